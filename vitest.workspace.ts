@@ -1,0 +1,8 @@
+// The list of test projects; the root vitest.config.ts imports it (Vitest 4 has no separate workspace file).
+export const projects = [
+  "packages/protocol",
+  "packages/server",
+  "packages/sdk",
+  "packages/examples",
+  "packages/e2e",
+];
