@@ -1,0 +1,52 @@
+import type { ResponseEnvelope } from "@resonate-compat/protocol";
+import { PROTOCOL_VERSION, isRecord } from "@resonate-compat/protocol";
+
+// Envelope checks of POST / in the reference's order (spec §2.5 steps 1–4): the first failure wins.
+
+export interface ParsedEnvelope {
+  kind: string;
+  corrId: string;
+  head: Record<string, unknown>;
+  data: Record<string, unknown>;
+}
+
+export function response(kind: string, corrId: string, status: number, data: unknown): ResponseEnvelope {
+  return { kind, head: { corrId, status, version: PROTOCOL_VERSION }, data };
+}
+
+/** Returns the parsed envelope, or the error response to send. */
+export function parseEnvelope(body: string): ParsedEnvelope | ResponseEnvelope {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (error) {
+    return response("unknown", "0", 400, `Invalid request envelope: ${(error as Error).message}`);
+  }
+  const rawKind = isRecord(raw) && typeof raw["kind"] === "string" ? raw["kind"] : "unknown";
+  const rawHead = isRecord(raw) ? raw["head"] : undefined;
+  const rawCorrId = isRecord(rawHead) && typeof rawHead["corrId"] === "string" ? rawHead["corrId"] : "0";
+  const invalid = (detail: string) => response(rawKind, rawCorrId, 400, `Invalid request envelope: ${detail}`);
+
+  if (!isRecord(raw)) return invalid("the body must be a JSON object");
+  if (typeof raw["kind"] !== "string") return invalid("'kind' must be a string");
+  if (!isRecord(rawHead)) return invalid("'head' must be an object");
+  if (typeof rawHead["corrId"] !== "string") return invalid("'head.corrId' must be a string");
+  if (typeof rawHead["version"] !== "string") return invalid("'head.version' must be a string");
+  if (rawHead["auth"] != null && typeof rawHead["auth"] !== "string") return invalid("'head.auth' must be a string");
+  const debugTime = rawHead["resonate:debug_time"];
+  if (debugTime != null && !Number.isSafeInteger(debugTime)) return invalid("'head.resonate:debug_time' must be an integer");
+  if (!("data" in raw)) return invalid("'data' is required");
+
+  const kind = raw["kind"];
+  const corrId = rawHead["corrId"];
+  if (kind === "") return response(kind, corrId, 400, "Missing or invalid 'kind' field — must be a non-empty string");
+  if (!isRecord(raw["data"])) return response(kind, corrId, 400, "Invalid 'data' field — must be an object");
+  if (rawHead["version"] !== PROTOCOL_VERSION) {
+    return response(kind, corrId, 400, `Unsupported protocol version '${rawHead["version"]}', supported versions: ["${PROTOCOL_VERSION}"]`);
+  }
+  return { kind, corrId, head: rawHead, data: raw["data"] };
+}
+
+export function isResponse(value: ParsedEnvelope | ResponseEnvelope): value is ResponseEnvelope {
+  return isRecord((value as ResponseEnvelope).head) && "status" in (value as ResponseEnvelope).head;
+}

@@ -1,0 +1,67 @@
+import type { ResponseEnvelope } from "@resonate-compat/protocol";
+import { describeIssues, isKind, requestSchemas } from "@resonate-compat/protocol";
+import type { Logger } from "pino";
+import type { Clock } from "../clock";
+import type { OpContext, Reply } from "../domain/context";
+import { operations, type StoredKind } from "../domain/operations";
+import type { Store } from "../store/store";
+import { isResponse, parseEnvelope, response } from "./envelope";
+
+export interface ProtocolHandlerDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  retryTimeout: number;
+  debug: boolean;
+  /** Called after a commit, so that queued messages leave at once. */
+  onCommit: () => void;
+  /** Pause and resume the background loops (debug.start / debug.stop). */
+  loops: { pause(): void; resume(): void };
+}
+
+/**
+ * The protocol endpoint: envelope checks → zod-validated data → one domain operation inside one
+ * transaction → response. A thrown error rolls the transaction back and answers 500: nothing
+ * half-written is ever committed.
+ */
+export class ProtocolHandler {
+  constructor(private readonly deps: ProtocolHandlerDeps) {}
+
+  handle(body: string): ResponseEnvelope {
+    const envelope = parseEnvelope(body);
+    if (isResponse(envelope)) return envelope;
+    const { kind, corrId, head, data } = envelope;
+    const { deps } = this;
+
+    if (!isKind(kind)) return response(kind, corrId, 400, `Unknown operation: ${kind}`);
+    if (kind.startsWith("debug.") && !deps.debug) return response(kind, corrId, 403, "Debug operations are disabled");
+
+    const parsed = requestSchemas[kind].safeParse(data);
+    if (!parsed.success) return response(kind, corrId, 400, describeIssues(parsed.error));
+
+    const debugTime = deps.debug ? (head["resonate:debug_time"] as number | null | undefined) : undefined;
+    if (kind === "debug.tick" && debugTime != null && debugTime !== (parsed.data as { time: number }).time) {
+      return response(kind, corrId, 400, "resonate:debug_time must equal data.time");
+    }
+    if (kind === "debug.start" || kind === "debug.stop") {
+      if (kind === "debug.start") deps.loops.pause();
+      else deps.loops.resume();
+      return response(kind, corrId, 200, {});
+    }
+
+    const now = debugTime ?? deps.clock.now();
+    let reply: Reply;
+    try {
+      reply = deps.store.transact((tx) => {
+        const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId };
+        const operation = operations[kind as StoredKind] as (ctx: OpContext, data: unknown) => Reply;
+        return operation(ctx, parsed.data);
+      });
+    } catch (error) {
+      deps.logger.error({ err: error, kind, corrId }, "operation failed; transaction rolled back");
+      return response(kind, corrId, 500, `Internal error: ${(error as Error).message}`);
+    }
+    deps.onCommit();
+    return response(kind, corrId, reply.status, reply.data);
+  }
+}

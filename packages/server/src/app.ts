@@ -1,0 +1,53 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Logger } from "pino";
+import type { ProtocolHandler } from "./api/protocol-handler";
+import type { PollRouteOptions } from "./delivery/poll-route";
+import { registerPollRoute } from "./delivery/poll-route";
+import type { Store } from "./store/store";
+
+export interface AppDeps {
+  logger: Logger;
+  store: Store;
+  handler: ProtocolHandler;
+  bodyLimit: number;
+  poll: PollRouteOptions;
+}
+
+const LEGACY_GONE = { error: "This endpoint is no longer supported. Please update to the latest SDK." };
+const LEGACY_PREFIXES = ["/promises", "/schedules", "/tasks"];
+
+/** Builds the HTTP surface (spec §2.1); wiring only, no protocol logic. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: "http" }) as FastifyBaseLogger,
+    // Per-request lines would drown the log at thousands of requests a second; the protocol
+    // handler logs what matters (failures) with its own fields.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimit,
+    // Long-lived poll streams must not be cut by request timeouts.
+    requestTimeout: 0,
+  });
+
+  // The body of POST / is JSON whatever its content type says (spec §2.6): read it as text and
+  // let the envelope parser report bad JSON in the protocol's own error format.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+
+  app.post("/", async (request, reply) => {
+    const body = typeof request.body === "string" ? request.body : "";
+    const envelope = deps.handler.handle(body);
+    return reply.code(envelope.head.status).type("application/json").send(envelope);
+  });
+
+  app.get("/health", async (_request, reply) => reply.code(200).send());
+  app.get("/ready", async (_request, reply) => reply.code(deps.store.ping() ? 200 : 503).send());
+
+  for (const prefix of LEGACY_PREFIXES) {
+    for (const url of [prefix, `${prefix}/*`]) {
+      app.all(url, async (_request, reply) => reply.code(410).type("application/json").send(LEGACY_GONE));
+    }
+  }
+
+  await registerPollRoute(app, deps.poll);
+  return app;
+}

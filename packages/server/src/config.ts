@@ -1,0 +1,42 @@
+import { z } from "zod";
+
+// Every setting of the server, its default and why. Flags and environment variables (main.ts)
+// and programmatic callers (startServer) all go through this one schema, then the result is frozen.
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveMs = z.coerce.number().int().positive();
+
+export const configSchema = z.object({
+  /** Loopback by default: a development server should not be reachable from the network unasked. */
+  host: z.string().min(1).default("127.0.0.1"),
+  /** The port the reference server and the SDKs default to. */
+  port: port.default(8001),
+  /** SQLite file, or ":memory:" for a throwaway server. */
+  db: z.string().min(1).default("./resonate.db"),
+  /** External URL put in execute messages (head.serverUrl); defaults to http://host:port. */
+  url: z.string().url().optional(),
+  /** synchronous=NORMAL survives a process crash; FULL also survives power loss, at a cost per commit. */
+  sync: z.enum(["normal", "full"]).default("normal"),
+  /** How long a pending task waits before its execute is sent again (reference default). */
+  retryTimeout: positiveMs.default(30_000),
+  /** Period of the timeout pass: promise deadlines, retries, leases, schedules (reference default). */
+  timeoutsInterval: positiveMs.default(1_000),
+  /** Open poll streams allowed at once, across groups (reference default). */
+  maxConnections: z.coerce.number().int().positive().default(1000),
+  /** Messages a poll stream may have queued before the server gives up on that worker. */
+  bufferSize: z.coerce.number().int().positive().default(100),
+  /** SSE comment sent on idle streams so that proxies keep them open (spec C7). */
+  keepaliveInterval: positiveMs.default(15_000),
+  /** Request body limit: the reference's 2 MiB (spec §2.6). */
+  bodyLimit: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+  /** Enables debug.* and resonate:debug_time (deterministic tests). Never in production. */
+  debug: z.coerce.boolean().default(false),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+export type ServerConfig = Readonly<z.output<typeof configSchema>>;
+export type ServerOptions = z.input<typeof configSchema>;
+
+export function resolveConfig(options: ServerOptions = {}): ServerConfig {
+  return Object.freeze(configSchema.parse(options));
+}

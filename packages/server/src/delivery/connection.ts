@@ -1,0 +1,13 @@
+/**
+ * One open poll stream of a worker or client process. `send` hands over one serialised message
+ * and says whether it was accepted (false when the stream is gone or its buffer is full).
+ */
+export interface PollConnection {
+  readonly group: string;
+  /** The process id from the path (/poll/<group>/<id>). */
+  readonly id: string;
+  /** Registration order, used to pick the oldest of several streams with the same id. */
+  readonly seq: number;
+  send(message: string): boolean;
+  close(): void;
+}

@@ -1,0 +1,79 @@
+import fastifySse from "@fastify/sse";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { PollConnection } from "./connection";
+import type { PollRegistry } from "./registry";
+
+export interface PollRouteOptions {
+  registry: PollRegistry;
+  logger: Logger;
+  maxConnections: number;
+  /** Messages a stream may have waiting for the socket before the server disconnects it. */
+  bufferSize: number;
+  keepaliveInterval: number;
+  /** Called when a stream opens or closes (dispatch and recovery listen to this). */
+  onOpen?: (connection: PollConnection) => void;
+  onClose?: (connection: PollConnection) => void;
+}
+
+/**
+ * GET /poll/:group/:id — a worker's or client's message stream (spec §2.8): one SSE event per
+ * message, `data: <json>` only; a comment line keeps idle streams alive through proxies.
+ */
+export async function registerPollRoute(app: FastifyInstance, options: PollRouteOptions): Promise<void> {
+  const { registry, logger } = options;
+  await app.register(fastifySse, { heartbeatInterval: options.keepaliveInterval });
+
+  app.get<{ Params: { group: string; id: string } }>(
+    "/poll/:group/:id",
+    // Messages are serialised once by the dispatcher; the stream writes them as they are.
+    { sse: { kind: "manual", serializer: (data: string) => data } },
+    async (request, reply) => {
+      const { group, id } = request.params;
+      if (registry.size >= options.maxConnections) {
+        logger.warn({ group, pid: id, open: registry.size }, "poll stream refused: at capacity");
+        return reply.code(503).type("text/plain").send("Poll registration at capacity");
+      }
+
+      let waiting = 0; // messages handed to the socket that it has not flushed yet
+      let open = true;
+      const connection: PollConnection = {
+        group,
+        id,
+        seq: registry.newSeq(),
+        send(message) {
+          if (!open || !reply.sse.isConnected) return false;
+          if (waiting >= options.bufferSize) {
+            // A reader this far behind is stuck: cut it off rather than hold its messages in
+            // memory; its tasks come back through retries and lease expiry.
+            logger.warn({ group, pid: id, waiting }, "poll stream disconnected: client is not reading");
+            connection.close();
+            return false;
+          }
+          waiting++;
+          reply.sse.send({ data: message }).finally(() => waiting--);
+          return true;
+        },
+        close() {
+          if (!open) return;
+          open = false;
+          reply.sse.close();
+        },
+      };
+
+      reply.sse.keepAlive();
+      reply.sse.sendHeaders(200);
+      registry.add(connection);
+      logger.info({ group, pid: id, open: registry.size }, "poll stream opened");
+      options.onOpen?.(connection);
+
+      reply.sse.onClose(() => {
+        open = false;
+        if (registry.remove(connection)) {
+          logger.info({ group, pid: id, open: registry.size }, "poll stream closed");
+          options.onClose?.(connection);
+        }
+      });
+    },
+  );
+}

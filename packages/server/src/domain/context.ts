@@ -1,0 +1,21 @@
+import type { Tx } from "../store/store";
+
+/** What every domain operation knows besides its input. */
+export interface OpContext {
+  tx: Tx;
+  /** The request's time (the clock, or resonate:debug_time in debug mode). */
+  now: number;
+  /** How long a pending task waits before its execute is sent again (spec: RETRY). */
+  retryTimeout: number;
+  /** The request's corrId, echoed inside task.fence's inner response. */
+  corrId: string;
+}
+
+/** A domain answer: the protocol status and the response data (a message string on errors). */
+export interface Reply {
+  status: number;
+  data: unknown;
+}
+
+export const ok = (data: unknown = {}): Reply => ({ status: 200, data });
+export const fail = (status: 400 | 403 | 404 | 409 | 422, message: string): Reply => ({ status, data: message });

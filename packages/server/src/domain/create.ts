@@ -1,0 +1,73 @@
+import type { PromiseRecord, RequestData } from "@resonate-compat/protocol";
+import { TAG, isValidAddress } from "@resonate-compat/protocol";
+import type { OpContext } from "./context";
+import { enqueueExecute, expireIfDue, timeoutSettlement } from "./settlement";
+
+export type CreateData = RequestData<"promise.create">;
+
+/**
+ * The rules of promise.create that the schema cannot express (spec §6.1.2 steps 4–5); shared by
+ * promise.create, task.create and fenced creates. Returns the first broken rule, if any.
+ */
+export function createRuleViolation(data: CreateData): string | undefined {
+  const target = data.tags[TAG.target];
+  const delay = data.tags[TAG.delay];
+  if (delay !== undefined) {
+    if (!/^\d+$/.test(delay)) return "resonate:delay must be a non-negative integer";
+    if (Number(delay) >= data.timeoutAt) return "resonate:delay must be less than timeoutAt";
+    if (target === undefined) return "resonate:delay requires a resonate:target tag";
+  }
+  if (target !== undefined && !isValidAddress(target)) return "Invalid resonate:target address";
+  return undefined;
+}
+
+export interface CreateOutcome {
+  promise: PromiseRecord;
+  created: boolean;
+}
+
+export interface CreateOptions {
+  /** Defaults to now; a schedule passes its firing time. */
+  createdAt?: number;
+  /** False for task.create, whose caller acquires the task at once: no timeout, no execute. */
+  dispatch?: boolean;
+}
+
+/**
+ * Creates a promise (and its pending task when it has a target) unless one with this id exists,
+ * in which case the stored record is returned untouched: promise.create never conflicts.
+ */
+export function createPromise(ctx: OpContext, data: CreateData, options: CreateOptions = {}): CreateOutcome {
+  const createdAt = options.createdAt ?? ctx.now;
+  const { tx, now } = ctx;
+  const existing = expireIfDue(ctx, data.id);
+  if (existing) return { promise: existing, created: false };
+
+  const target = data.tags[TAG.target];
+  const base = { id: data.id, param: data.param, value: {}, tags: data.tags, timeoutAt: data.timeoutAt };
+
+  if (now >= data.timeoutAt) {
+    const timedOut = timeoutSettlement({ ...base, state: "pending", createdAt: data.timeoutAt });
+    const promise: PromiseRecord = { ...base, state: timedOut.state, createdAt: data.timeoutAt, settledAt: data.timeoutAt };
+    tx.insertPromise(promise);
+    if (target !== undefined) tx.putTask({ id: data.id, state: "fulfilled", version: 0 });
+    return { promise, created: true };
+  }
+
+  const promise: PromiseRecord = { ...base, state: "pending", createdAt };
+  tx.insertPromise(promise);
+  if (target !== undefined) {
+    const delay = data.tags[TAG.delay];
+    const delayedUntil = delay === undefined ? undefined : Number(delay);
+    if (options.dispatch === false) {
+      tx.putTask({ id: data.id, state: "pending", version: 0 });
+    } else if (delayedUntil !== undefined && now < delayedUntil) {
+      // The first dispatch happens when this retry timeout fires (spec §6.1.2, C5).
+      tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: delayedUntil });
+    } else {
+      tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: now + ctx.retryTimeout });
+      enqueueExecute(ctx, data.id, 0);
+    }
+  }
+  return { promise, created: true };
+}

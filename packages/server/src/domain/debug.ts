@@ -1,0 +1,38 @@
+import type { RequestData } from "@resonate-compat/protocol";
+import { type OpContext, type Reply, ok } from "./context";
+import { taskRecord } from "./records";
+import { tick } from "./tick";
+
+// Debug operations over stored state (spec §6.4). Pausing the loops (debug.start/stop) is not
+// stored state: the API layer handles those two.
+
+export function debugReset(ctx: OpContext): Reply {
+  ctx.tx.reset();
+  return ok({});
+}
+
+export function debugTick(ctx: OpContext, data: RequestData<"debug.tick">): Reply {
+  tick({ ...ctx, now: data.time });
+  return ok([]);
+}
+
+export function debugSnap(ctx: OpContext): Reply {
+  const snap = ctx.tx.snapshot();
+  return ok({
+    promises: snap.promises,
+    promiseTimeouts: snap.promises.filter((p) => p.state === "pending").map((p) => ({ id: p.id, timeout: p.timeoutAt })),
+    callbacks: snap.callbacks,
+    listeners: snap.listeners,
+    tasks: snap.tasks.map((task) => taskRecord(ctx.tx, task)),
+    taskTimeouts: snap.tasks
+      .filter((t) => t.timeoutAt !== undefined)
+      .map((t) => ({ id: t.id, type: t.timeoutType ?? 0, timeout: t.timeoutAt })),
+    messages: [
+      ...snap.executes.map((e) => ({
+        address: e.address,
+        message: { kind: "execute", head: {}, data: { task: { id: e.taskId, version: e.version } } },
+      })),
+      ...snap.unblocks.map((u) => ({ address: u.address, message: { kind: "unblock", head: {}, data: { promise: u.promise } } })),
+    ],
+  });
+}

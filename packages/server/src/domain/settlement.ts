@@ -1,0 +1,77 @@
+import type { PromiseRecord, Value } from "@resonate-compat/protocol";
+import { TAG } from "@resonate-compat/protocol";
+import type { TaskRow } from "../store/store";
+import type { OpContext } from "./context";
+
+// The settlement chain (spec §5.3) and the transitions it shares with other operations.
+
+export interface Settlement {
+  id: string;
+  state: "resolved" | "rejected" | "rejected_canceled" | "rejected_timedout";
+  value: Value;
+  settledAt: number;
+}
+
+/**
+ * Settles pending promises and runs the chain in phases over the whole batch: store the new states,
+ * fulfil their own tasks, then resume awaiters and notify listeners. The phases matter when several
+ * promises settle together (a timeout tick): a task fulfilled by this batch is never resumed by it.
+ */
+export function settleAll(ctx: OpContext, settlements: Settlement[]): void {
+  const { tx } = ctx;
+  for (const s of settlements) tx.settlePromise(s.id, s.state, s.value, s.settledAt);
+  for (const s of settlements) fulfillOwnTask(ctx, s.id);
+  for (const s of settlements) {
+    for (const awaiter of tx.markCallbacksReady(s.id)) {
+      const task = tx.getTask(awaiter);
+      if (task?.state === "suspended") makePending(ctx, task);
+    }
+    for (const address of tx.takeListeners(s.id)) tx.enqueueUnblock(s.id, address);
+  }
+}
+
+export function settle(ctx: OpContext, settlement: Settlement): PromiseRecord {
+  settleAll(ctx, [settlement]);
+  return ctx.tx.getPromise(settlement.id)!;
+}
+
+/** How a promise ends when its deadline passes: timers resolve, everything else times out. */
+export function timeoutSettlement(promise: PromiseRecord): Settlement {
+  return {
+    id: promise.id,
+    state: promise.tags[TAG.timer] === "true" ? "resolved" : "rejected_timedout",
+    value: {},
+    settledAt: promise.timeoutAt,
+  };
+}
+
+/**
+ * Lazy timeout (spec §5.4): returns the promise as it must be seen at `ctx.now`, settling it first
+ * when it is pending past its deadline, so that no read or write ever sees it pending.
+ */
+export function expireIfDue(ctx: OpContext, id: string): PromiseRecord | undefined {
+  const promise = ctx.tx.getPromise(id);
+  if (promise === undefined || promise.state !== "pending" || ctx.now < promise.timeoutAt) return promise;
+  return settle(ctx, timeoutSettlement(promise));
+}
+
+function fulfillOwnTask(ctx: OpContext, id: string): void {
+  const task = ctx.tx.getTask(id);
+  if (task === undefined || task.state === "fulfilled") return;
+  ctx.tx.putTask({ id, state: "fulfilled", version: task.version });
+  ctx.tx.deleteCallbacksOfAwaiter(id);
+}
+
+/**
+ * Puts a task back in line: pending at the same version, retried after RETRY, and its execute
+ * queued to the promise's target now. Used by release, resume, continue and lapsed leases.
+ */
+export function makePending(ctx: OpContext, task: TaskRow): void {
+  ctx.tx.putTask({ id: task.id, state: "pending", version: task.version, timeoutType: 0, timeoutAt: ctx.now + ctx.retryTimeout });
+  enqueueExecute(ctx, task.id, task.version);
+}
+
+export function enqueueExecute(ctx: OpContext, taskId: string, version: number): void {
+  const target = ctx.tx.getPromise(taskId)?.tags[TAG.target];
+  if (target !== undefined) ctx.tx.enqueueExecute(taskId, version, target);
+}

@@ -1,0 +1,195 @@
+import type { PromiseRecord, RequestData } from "@resonate-compat/protocol";
+import {
+  PROTOCOL_VERSION,
+  TAG,
+  describeIssues,
+  promiseCreateSchema,
+  promiseSettleSchema,
+} from "@resonate-compat/protocol";
+import type { TaskRow } from "../store/store";
+import { type OpContext, type Reply, fail, ok } from "./context";
+import { createPromise, createRuleViolation } from "./create";
+import { preload, taskRecord } from "./records";
+import { expireIfDue, makePending, settle } from "./settlement";
+
+// Task operations (spec §6.2). Only acquire (and task.create) bump the version: every other fenced
+// operation compares the caller's version with the stored one, which fences out stale holders.
+
+/** Takes the lease: version + 1, lease until now + ttl, ready callbacks forgotten. */
+function acquire(ctx: OpContext, task: TaskRow, promise: PromiseRecord, pid: string, ttl: number): Reply {
+  const acquired: TaskRow = {
+    id: task.id,
+    state: "acquired",
+    version: task.version + 1,
+    pid,
+    ttl,
+    timeoutType: 1,
+    timeoutAt: ctx.now + ttl,
+  };
+  ctx.tx.putTask(acquired);
+  ctx.tx.deleteReadyCallbacksOfAwaiter(task.id);
+  return ok({ task: taskRecord(ctx.tx, acquired), promise, preload: preload(ctx.tx, promise) });
+}
+
+function isHeldAt(task: TaskRow | undefined, version: number): task is TaskRow {
+  return task !== undefined && task.state === "acquired" && task.version === version;
+}
+
+export function taskGet(ctx: OpContext, data: RequestData<"task.get">): Reply {
+  expireIfDue(ctx, data.id);
+  const task = ctx.tx.getTask(data.id);
+  return task ? ok({ task: taskRecord(ctx.tx, task) }) : fail(404, "Task not found");
+}
+
+export function taskCreate(ctx: OpContext, data: RequestData<"task.create">): Reply {
+  const create = data.action.data;
+  if (create.tags[TAG.target] === undefined) return fail(400, "Action must have a resonate:target tag");
+  if (create.tags[TAG.delay] !== undefined) return fail(400, "Action must not have a resonate:delay tag");
+  const violation = createRuleViolation(create);
+  if (violation) return fail(400, violation);
+
+  const { tx } = ctx;
+  const existing = expireIfDue(ctx, create.id);
+  if (!existing) {
+    // Create the promise, then take its task at once: the caller is the executor, so no execute.
+    const { promise } = createPromise(ctx, create, { dispatch: false });
+    const task = tx.getTask(create.id)!;
+    if (promise.state !== "pending") return ok({ task: taskRecord(tx, task), promise, preload: [] });
+    return acquire(ctx, task, promise, data.pid, data.ttl);
+  }
+  const task = tx.getTask(create.id);
+  if (!task) return fail(422, "The promise does not have a resonate:target tag");
+  if (task.state === "fulfilled") return ok({ task: taskRecord(tx, task), promise: existing, preload: [] });
+  if (task.state === "pending") return acquire(ctx, task, existing, data.pid, data.ttl);
+  return fail(409, "Already exists");
+}
+
+export function taskAcquire(ctx: OpContext, data: RequestData<"task.acquire">): Reply {
+  const promise = expireIfDue(ctx, data.id);
+  const task = ctx.tx.getTask(data.id);
+  if (!task || !promise) return fail(404, "Task not found");
+  if (task.state !== "pending") return fail(409, "Task is not pending");
+  if (task.version !== data.version) return fail(409, "Version mismatch");
+  return acquire(ctx, task, promise, data.pid, data.ttl);
+}
+
+export function taskRelease(ctx: OpContext, data: RequestData<"task.release">): Reply {
+  expireIfDue(ctx, data.id);
+  const task = ctx.tx.getTask(data.id);
+  if (!task) return fail(404, "Task not found");
+  if (!isHeldAt(task, data.version)) return fail(409, "Task version mismatch or invalid state");
+  makePending(ctx, task);
+  return ok({});
+}
+
+export function taskSuspend(ctx: OpContext, data: RequestData<"task.suspend">): Reply {
+  const { tx } = ctx;
+  const promise = expireIfDue(ctx, data.id);
+  const awaitedIds = [...new Set(data.actions.map((a) => a.data.awaited))];
+  const awaited = awaitedIds.map((id) => expireIfDue(ctx, id));
+  const task = tx.getTask(data.id);
+  if (!task || !promise) return fail(404, "Task not found");
+  if (!isHeldAt(task, data.version)) return fail(409, "Task is not acquired or version mismatch");
+  if (awaited.some((p) => p === undefined)) return fail(422, "Awaited promise not found");
+
+  tx.deleteReadyCallbacksOfAwaiter(task.id);
+  if (awaited.some((p) => p!.state !== "pending")) {
+    // Something it waits for is done already: keep the lease and keep going (300).
+    return { status: 300, data: { preload: preload(tx, promise) } };
+  }
+  for (const id of awaitedIds) tx.addCallback(id, task.id, false);
+  tx.putTask({ id: task.id, state: "suspended", version: task.version });
+  return ok({});
+}
+
+export function taskFulfill(ctx: OpContext, data: RequestData<"task.fulfill">): Reply {
+  expireIfDue(ctx, data.id);
+  const task = ctx.tx.getTask(data.id);
+  if (!task) return fail(404, "Task not found");
+  if (!isHeldAt(task, data.version)) return fail(409, "Task version mismatch or invalid state");
+  const { state, value } = data.action.data;
+  // Settling the promise fulfils its task through the settlement chain.
+  return ok({ promise: settle(ctx, { id: data.id, state, value, settledAt: ctx.now }) });
+}
+
+export function taskFence(ctx: OpContext, data: RequestData<"task.fence">): Reply {
+  const { tx } = ctx;
+  const { action } = data;
+
+  // The inner action is validated first (as the reference does), then the fence is checked.
+  let run: () => { status: number; data: unknown };
+  if (action.kind === "promise.create") {
+    const parsed = promiseCreateSchema.safeParse(action.data);
+    if (!parsed.success) return fail(400, describeIssues(parsed.error, "Invalid action data"));
+    const violation = createRuleViolation(parsed.data);
+    if (violation) return fail(400, violation);
+    run = () => ({ status: 200, data: { promise: createPromise(ctx, parsed.data).promise } });
+  } else if (action.kind === "promise.settle") {
+    const parsed = promiseSettleSchema.safeParse(action.data);
+    if (!parsed.success) return fail(400, describeIssues(parsed.error, "Invalid action data"));
+    const settleData = parsed.data;
+    run = () => {
+      const promise = tx.getPromise(settleData.id);
+      if (!promise) return { status: 404, data: "Promise not found" };
+      if (promise.state !== "pending") return { status: 200, data: { promise } };
+      return { status: 200, data: { promise: settle(ctx, { ...settleData, settledAt: ctx.now }) } };
+    };
+  } else {
+    return fail(400, "Invalid fence action kind");
+  }
+
+  const promise = expireIfDue(ctx, data.id);
+  const innerId = (action.data as { id?: unknown }).id;
+  if (typeof innerId === "string") expireIfDue(ctx, innerId);
+  const task = tx.getTask(data.id);
+  if (!task || !promise) return fail(404, "Task not found");
+  if (!isHeldAt(task, data.version)) return fail(409, "Version mismatch");
+
+  const inner = run();
+  return ok({
+    action: { kind: action.kind, head: { corrId: ctx.corrId, status: inner.status, version: PROTOCOL_VERSION }, data: inner.data },
+    preload: preload(tx, promise),
+  });
+}
+
+export function taskHeartbeat(ctx: OpContext, data: RequestData<"task.heartbeat">): Reply {
+  const { tx } = ctx;
+  for (const entry of data.tasks) {
+    if (entry.id === "") continue;
+    const task = tx.getTask(entry.id);
+    // Only the holder, at the version it holds, extends a lease; anything else is ignored silently.
+    if (!isHeldAt(task, entry.version) || task.pid !== data.pid || task.ttl === undefined) continue;
+    tx.putTask({ ...task, timeoutAt: ctx.now + task.ttl });
+  }
+  return ok({});
+}
+
+export function taskHalt(ctx: OpContext, data: RequestData<"task.halt">): Reply {
+  expireIfDue(ctx, data.id);
+  const task = ctx.tx.getTask(data.id);
+  if (!task) return fail(404, "Task not found");
+  if (task.state === "fulfilled") return fail(409, "Task is fulfilled");
+  if (task.state !== "halted") ctx.tx.putTask({ id: task.id, state: "halted", version: task.version });
+  return ok({});
+}
+
+export function taskContinue(ctx: OpContext, data: RequestData<"task.continue">): Reply {
+  expireIfDue(ctx, data.id);
+  const task = ctx.tx.getTask(data.id);
+  if (!task) return fail(404, "Task not found");
+  if (task.state !== "halted") return fail(409, "Task is not halted");
+  makePending(ctx, task);
+  return ok({});
+}
+
+export function taskSearch(ctx: OpContext, data: RequestData<"task.search">): Reply {
+  const page = ctx.tx.searchTasks({
+    ...(data.state != null && { state: data.state }),
+    ...(data.cursor != null && { cursor: data.cursor }),
+    limit: data.limit ?? 100,
+  });
+  return ok({
+    tasks: page.items.map((task) => taskRecord(ctx.tx, task)),
+    ...(page.cursor !== undefined && { cursor: page.cursor }),
+  });
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { Command, Option } from "commander";
+import { ZodError } from "zod";
+import { resolveConfig } from "./config";
+import { createLogger } from "./logger";
+import { startServer } from "./server";
+import { DatabaseOpenError } from "./store/sqlite/open";
+
+// Process entry: flags and environment → config → server; SIGINT/SIGTERM close it gracefully.
+// Environment names follow the reference server's RESONATE_<SECTION>__<KEY> convention.
+
+const program = new Command()
+  .name("resonate-compat-server")
+  .description("A Resonate-compatible durable promise server (protocol 2026-04-01)")
+  .addOption(new Option("--host <host>", "address to listen on").env("RESONATE_SERVER__HOST").default("127.0.0.1"))
+  .addOption(new Option("--port <port>", "port to listen on (0 = any free port)").env("RESONATE_SERVER__PORT").default("8001"))
+  .addOption(new Option("--db <path>", "SQLite database file, or :memory:").env("RESONATE_STORAGE__SQLITE__PATH").default("./resonate.db"))
+  .addOption(new Option("--url <url>", "external URL put in execute messages (default http://host:port)").env("RESONATE_SERVER__URL"))
+  .addOption(new Option("--sync <mode>", "SQLite synchronous mode: normal survives a crash, full also power loss").choices(["normal", "full"]).env("RESONATE_STORAGE__SQLITE__SYNC").default("normal"))
+  .addOption(new Option("--retry-timeout <ms>", "re-send the execute of a pending task after this long").env("RESONATE_TASKS__RETRY_TIMEOUT").default("30000"))
+  .addOption(new Option("--timeouts-interval <ms>", "period of the timeout pass").env("RESONATE_TIMEOUTS__POLL_INTERVAL").default("1000"))
+  .addOption(new Option("--max-connections <n>", "open poll streams allowed").env("RESONATE_TRANSPORTS__HTTP_POLL__MAX_CONNECTIONS").default("1000"))
+  .addOption(new Option("--buffer-size <n>", "messages a poll stream may have waiting before it is cut off").env("RESONATE_TRANSPORTS__HTTP_POLL__BUFFER_SIZE").default("100"))
+  .addOption(new Option("--body-limit <bytes>", "largest request body").env("RESONATE_SERVER__BODY_LIMIT").default(String(2 * 1024 * 1024)))
+  .addOption(new Option("--debug", "enable debug.* operations and resonate:debug_time (tests only)").env("RESONATE_DEBUG"))
+  .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).env("RESONATE_LOG_LEVEL").default("info"))
+  .showHelpAfterError();
+
+async function main(): Promise<void> {
+  const flags = program.parse().opts<Record<string, string | boolean | undefined>>();
+  let config;
+  try {
+    config = resolveConfig({
+      host: flags.host as string,
+      port: flags.port as string,
+      db: flags.db as string,
+      url: flags.url as string | undefined,
+      sync: flags.sync as "normal" | "full",
+      retryTimeout: flags.retryTimeout as string,
+      timeoutsInterval: flags.timeoutsInterval as string,
+      maxConnections: flags.maxConnections as string,
+      bufferSize: flags.bufferSize as string,
+      bodyLimit: flags.bodyLimit as string,
+      debug: flags.debug === true || flags.debug === "true" || flags.debug === "1",
+      logLevel: flags.logLevel as "info",
+    } as Parameters<typeof resolveConfig>[0]);
+  } catch (error) {
+    if (error instanceof ZodError) {
+      const problems = error.issues.map((i) => `--${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);
+      program.error(`invalid configuration:\n  ${problems.join("\n  ")}`);
+    }
+    throw error;
+  }
+
+  const logger = createLogger(config.logLevel);
+  let server;
+  try {
+    server = await startServer({ ...config, logger });
+  } catch (error) {
+    const message = error instanceof DatabaseOpenError || (error as { code?: string }).code === "EADDRINUSE"
+      ? (error as Error).message
+      : String((error as Error).stack ?? error);
+    logger.fatal(message);
+    logger.flush?.();
+    process.exitCode = 1;
+    return;
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => {
+      logger.error("shutdown took longer than 10 s; exiting");
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+void main();

@@ -1,0 +1,131 @@
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { ProtocolHandler } from "./api/protocol-handler";
+import { buildApp } from "./app";
+import { TimeoutLoop } from "./background/timeout-loop";
+import { type Clock, SystemClock } from "./clock";
+import { type ServerConfig, type ServerOptions, resolveConfig } from "./config";
+import { Dispatcher } from "./delivery/dispatcher";
+import { createHttpPush } from "./delivery/http-push";
+import { PollRegistry } from "./delivery/registry";
+import { createLogger } from "./logger";
+import { SqliteStore } from "./store/sqlite/sqlite-store";
+import type { Store } from "./store/store";
+
+export interface RunningServer {
+  /** Base URL the server listens on, e.g. http://127.0.0.1:8001. */
+  url: string;
+  config: ServerConfig;
+  app: FastifyInstance;
+  store: Store;
+  registry: PollRegistry;
+  timeouts: TimeoutLoop;
+  dispatcher: Dispatcher;
+  /** Stops accepting, ends streams, stops the loops, checkpoints and closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions extends ServerOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** Opens the database, builds the app, starts the background loops and listens. */
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const { clock = new SystemClock(), logger: givenLogger, ...rest } = options;
+  const config = resolveConfig(rest);
+  const logger = givenLogger ?? createLogger(config.logLevel);
+  const store = SqliteStore.open(config.db, { synchronous: config.sync });
+
+  const registry = new PollRegistry();
+  let serverUrl = config.url ?? `http://${config.host}:${config.port}`;
+  const dispatcher = new Dispatcher({
+    store,
+    registry,
+    logger: logger.child({ component: "dispatcher" }),
+    get serverUrl() {
+      return serverUrl;
+    },
+    push: createHttpPush(logger.child({ component: "push" })),
+  });
+  const timeouts = new TimeoutLoop({
+    store,
+    clock,
+    logger: logger.child({ component: "timeouts" }),
+    retryTimeout: config.retryTimeout,
+    interval: config.timeoutsInterval,
+    onCommit: () => dispatcher.kick(),
+  });
+  const handler = new ProtocolHandler({
+    store,
+    clock,
+    logger: logger.child({ component: "protocol" }),
+    retryTimeout: config.retryTimeout,
+    debug: config.debug,
+    onCommit: () => dispatcher.kick(),
+    loops: {
+      pause: () => {
+        timeouts.pause();
+        dispatcher.pause();
+      },
+      resume: () => {
+        timeouts.resume();
+        dispatcher.resume();
+      },
+    },
+  });
+
+  const app = await buildApp({
+    logger,
+    store,
+    handler,
+    bodyLimit: config.bodyLimit,
+    poll: {
+      registry,
+      logger: logger.child({ component: "poll" }),
+      maxConnections: config.maxConnections,
+      bufferSize: config.bufferSize,
+      keepaliveInterval: config.keepaliveInterval,
+    },
+  });
+
+  app.addHook("preClose", async () => {
+    // Open streams would keep close() waiting forever: end them so workers reconnect elsewhere.
+    for (const connection of registry.all()) connection.close();
+  });
+  app.addHook("onClose", async () => {
+    timeouts.stop();
+    dispatcher.stop();
+  });
+
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  if (config.url === undefined) serverUrl = url;
+  timeouts.start();
+  dispatcher.kick(); // messages left in the outbox by a previous run
+  logger.info({ url, db: config.db, debug: config.debug }, "server listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    config,
+    app,
+    store,
+    registry,
+    timeouts,
+    dispatcher,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        store.close();
+        logger.info("server stopped");
+      })()),
+  };
+}

@@ -1,0 +1,89 @@
+// Versioned, append-only schema migrations. Never edit a migration that has shipped: append a new
+// one. Each runs in one transaction together with its `user_version` bump.
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "promises, tasks, callbacks, listeners, outbox, schedules",
+    sql: `
+      -- A promise. param/value hold the Value JSON exactly as sent (presence of fields preserved).
+      -- target and branch copy two tags so that dispatch and preload need no JSON parsing.
+      CREATE TABLE promises (
+        id          TEXT PRIMARY KEY,
+        state       TEXT    NOT NULL,
+        param       TEXT    NOT NULL,
+        value       TEXT    NOT NULL,
+        tags        TEXT    NOT NULL,
+        timeout_at  INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        settled_at  INTEGER,
+        target      TEXT,
+        branch      TEXT
+      );
+      CREATE INDEX promises_pending_timeout ON promises (timeout_at) WHERE state = 'pending';
+      CREATE INDEX promises_branch ON promises (branch) WHERE branch IS NOT NULL;
+
+      -- A task, with its single timeout: 0 = retry while pending, 1 = lease while acquired.
+      CREATE TABLE tasks (
+        id           TEXT PRIMARY KEY REFERENCES promises (id) ON DELETE CASCADE,
+        state        TEXT    NOT NULL,
+        version      INTEGER NOT NULL,
+        pid          TEXT,
+        ttl          INTEGER,
+        timeout_type INTEGER,
+        timeout_at   INTEGER
+      );
+      CREATE INDEX tasks_timeout ON tasks (timeout_at) WHERE timeout_at IS NOT NULL;
+      CREATE INDEX tasks_holder ON tasks (pid) WHERE pid IS NOT NULL;
+
+      CREATE TABLE callbacks (
+        awaited TEXT    NOT NULL,
+        awaiter TEXT    NOT NULL,
+        ready   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (awaited, awaiter)
+      ) WITHOUT ROWID;
+      CREATE INDEX callbacks_awaiter ON callbacks (awaiter);
+
+      CREATE TABLE listeners (
+        promise_id TEXT NOT NULL,
+        address    TEXT NOT NULL,
+        PRIMARY KEY (promise_id, address)
+      ) WITHOUT ROWID;
+
+      -- The outbox: messages written by the transaction that caused them, sent after commit.
+      CREATE TABLE outgoing_execute (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT    NOT NULL UNIQUE,
+        version INTEGER NOT NULL,
+        address TEXT    NOT NULL
+      );
+      CREATE TABLE outgoing_unblock (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        promise_id TEXT NOT NULL,
+        address    TEXT NOT NULL,
+        UNIQUE (promise_id, address)
+      );
+
+      CREATE TABLE schedules (
+        id              TEXT PRIMARY KEY,
+        cron            TEXT    NOT NULL,
+        promise_id      TEXT    NOT NULL,
+        promise_timeout INTEGER NOT NULL,
+        promise_param   TEXT    NOT NULL,
+        promise_tags    TEXT    NOT NULL,
+        created_at      INTEGER NOT NULL,
+        next_run_at     INTEGER NOT NULL,
+        last_run_at     INTEGER
+      );
+      CREATE INDEX schedules_next_run ON schedules (next_run_at);
+    `,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,430 @@
+import type Database from "better-sqlite3";
+import type { PromiseRecord, PromiseState, ScheduleRecord, TaskState, Value } from "@resonate-compat/protocol";
+import { TAG } from "@resonate-compat/protocol";
+import type {
+  Outgoing,
+  Page,
+  PromiseQuery,
+  ScheduleQuery,
+  Store,
+  StoreSnapshot,
+  TaskQuery,
+  TaskRow,
+  Tx,
+} from "../store";
+import { openDatabase } from "./open";
+
+interface PromiseSqlRow {
+  id: string;
+  state: string;
+  param: string;
+  value: string;
+  tags: string;
+  timeout_at: number;
+  created_at: number;
+  settled_at: number | null;
+}
+
+interface TaskSqlRow {
+  id: string;
+  state: string;
+  version: number;
+  pid: string | null;
+  ttl: number | null;
+  timeout_type: number | null;
+  timeout_at: number | null;
+}
+
+interface ScheduleSqlRow {
+  id: string;
+  cron: string;
+  promise_id: string;
+  promise_timeout: number;
+  promise_param: string;
+  promise_tags: string;
+  created_at: number;
+  next_run_at: number;
+  last_run_at: number | null;
+}
+
+function toPromise(row: PromiseSqlRow): PromiseRecord {
+  const record: PromiseRecord = {
+    id: row.id,
+    state: row.state as PromiseState,
+    param: JSON.parse(row.param) as Value,
+    value: JSON.parse(row.value) as Value,
+    tags: JSON.parse(row.tags) as Record<string, string>,
+    timeoutAt: row.timeout_at,
+    createdAt: row.created_at,
+  };
+  if (row.settled_at !== null) record.settledAt = row.settled_at;
+  return record;
+}
+
+function toTask(row: TaskSqlRow): TaskRow {
+  const task: TaskRow = { id: row.id, state: row.state as TaskState, version: row.version };
+  if (row.pid !== null) task.pid = row.pid;
+  if (row.ttl !== null) task.ttl = row.ttl;
+  if (row.timeout_type !== null) task.timeoutType = row.timeout_type as 0 | 1;
+  if (row.timeout_at !== null) task.timeoutAt = row.timeout_at;
+  return task;
+}
+
+function toSchedule(row: ScheduleSqlRow): ScheduleRecord {
+  const schedule: ScheduleRecord = {
+    id: row.id,
+    cron: row.cron,
+    promiseId: row.promise_id,
+    promiseTimeout: row.promise_timeout,
+    promiseParam: JSON.parse(row.promise_param) as Value,
+    promiseTags: JSON.parse(row.promise_tags) as Record<string, string>,
+    createdAt: row.created_at,
+    nextRunAt: row.next_run_at,
+  };
+  if (row.last_run_at !== null) schedule.lastRunAt = row.last_run_at;
+  return schedule;
+}
+
+/** Fetches limit + 1 rows so that the page knows whether a cursor is due. */
+function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, cursor: items[items.length - 1]!.id };
+}
+
+/** `AND EXISTS (…)` per tag, so that every given key/value must be present. */
+function tagFilter(column: string, tags: Record<string, string> | undefined, params: unknown[]): string {
+  let sql = "";
+  for (const [key, value] of Object.entries(tags ?? {})) {
+    sql += ` AND EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.key = ? AND json_each.value = ?)`;
+    params.push(key, value);
+  }
+  return sql;
+}
+
+/** The SQLite store: one connection, prepared statements, synchronous transactions. */
+export class SqliteStore implements Store, Tx {
+  private readonly db: Database.Database;
+  private readonly s;
+
+  static open(path: string, options: { synchronous?: "normal" | "full" } = {}): SqliteStore {
+    return new SqliteStore(openDatabase(path, options));
+  }
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      getPromise: p("SELECT * FROM promises WHERE id = ?"),
+      insertPromise: p(
+        `INSERT INTO promises (id, state, param, value, tags, timeout_at, created_at, settled_at, target, branch)
+         VALUES (@id, @state, @param, @value, @tags, @timeoutAt, @createdAt, @settledAt, @target, @branch)`,
+      ),
+      settlePromise: p("UPDATE promises SET state = ?, value = ?, settled_at = ? WHERE id = ? AND state = 'pending'"),
+      branchSiblings: p("SELECT * FROM promises WHERE branch = ? AND id <> ? ORDER BY id"),
+      duePromises: p("SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= ? ORDER BY timeout_at, id LIMIT ?"),
+
+      getTask: p("SELECT * FROM tasks WHERE id = ?"),
+      putTask: p(
+        `INSERT OR REPLACE INTO tasks (id, state, version, pid, ttl, timeout_type, timeout_at)
+         VALUES (@id, @state, @version, @pid, @ttl, @timeoutType, @timeoutAt)`,
+      ),
+      dueTasks: p("SELECT * FROM tasks WHERE timeout_at IS NOT NULL AND timeout_at <= ? ORDER BY timeout_at, id LIMIT ?"),
+      tasksHeldBy: p("SELECT * FROM tasks WHERE pid = ? AND state = 'acquired' ORDER BY id"),
+
+      addCallback: p(
+        `INSERT INTO callbacks (awaited, awaiter, ready) VALUES (?, ?, ?)
+         ON CONFLICT (awaited, awaiter) DO UPDATE SET ready = max(ready, excluded.ready)`,
+      ),
+      markCallbacksReady: p("UPDATE callbacks SET ready = 1 WHERE awaited = ? RETURNING awaiter"),
+      countReady: p("SELECT count(*) FROM callbacks WHERE awaiter = ? AND ready = 1").pluck(),
+      deleteCallbacksOfAwaiter: p("DELETE FROM callbacks WHERE awaiter = ?"),
+      deleteReadyCallbacksOfAwaiter: p("DELETE FROM callbacks WHERE awaiter = ? AND ready = 1"),
+
+      addListener: p("INSERT OR IGNORE INTO listeners (promise_id, address) VALUES (?, ?)"),
+      takeListeners: p("DELETE FROM listeners WHERE promise_id = ? RETURNING address").pluck(),
+
+      enqueueExecute: p(
+        `INSERT INTO outgoing_execute (task_id, version, address) VALUES (?, ?, ?)
+         ON CONFLICT (task_id) DO UPDATE SET version = excluded.version, address = excluded.address`,
+      ),
+      enqueueUnblock: p("INSERT OR IGNORE INTO outgoing_unblock (promise_id, address) VALUES (?, ?)"),
+      claimExecutes: p(
+        `DELETE FROM outgoing_execute WHERE seq IN (SELECT seq FROM outgoing_execute ORDER BY seq LIMIT ?)
+         RETURNING seq, task_id, version, address`,
+      ),
+      claimUnblocks: p(
+        `DELETE FROM outgoing_unblock WHERE seq IN (SELECT seq FROM outgoing_unblock ORDER BY seq LIMIT ?)
+         RETURNING seq, promise_id, address`,
+      ),
+
+      getSchedule: p("SELECT * FROM schedules WHERE id = ?"),
+      insertSchedule: p(
+        `INSERT INTO schedules (id, cron, promise_id, promise_timeout, promise_param, promise_tags, created_at, next_run_at, last_run_at)
+         VALUES (@id, @cron, @promiseId, @promiseTimeout, @promiseParam, @promiseTags, @createdAt, @nextRunAt, @lastRunAt)`,
+      ),
+      deleteSchedule: p("DELETE FROM schedules WHERE id = ?"),
+      dueSchedules: p("SELECT * FROM schedules WHERE next_run_at <= ? ORDER BY next_run_at, id LIMIT ?"),
+      markScheduleRun: p("UPDATE schedules SET last_run_at = ?, next_run_at = ? WHERE id = ?"),
+
+      ping: p("SELECT 1").pluck(),
+    };
+  }
+
+  transact<T>(fn: (tx: Tx) => T): T {
+    return this.db.transaction(() => fn(this)).immediate();
+  }
+
+  ping(): boolean {
+    try {
+      return this.s.ping.get() === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    // Fold the WAL back into the main file so the database is one self-contained file at rest.
+    try {
+      this.db.pragma("wal_checkpoint(TRUNCATE)");
+    } finally {
+      this.db.close();
+    }
+  }
+
+  // ---- promises
+
+  getPromise(id: string): PromiseRecord | undefined {
+    const row = this.s.getPromise.get(id) as PromiseSqlRow | undefined;
+    return row && toPromise(row);
+  }
+
+  insertPromise(promise: PromiseRecord): void {
+    this.s.insertPromise.run({
+      id: promise.id,
+      state: promise.state,
+      param: JSON.stringify(promise.param),
+      value: JSON.stringify(promise.value),
+      tags: JSON.stringify(promise.tags),
+      timeoutAt: promise.timeoutAt,
+      createdAt: promise.createdAt,
+      settledAt: promise.settledAt ?? null,
+      target: promise.tags[TAG.target] ?? null,
+      branch: promise.tags[TAG.branch] ?? null,
+    });
+  }
+
+  settlePromise(id: string, state: Exclude<PromiseState, "pending">, value: Value, settledAt: number): void {
+    this.s.settlePromise.run(state, JSON.stringify(value), settledAt, id);
+  }
+
+  branchSiblings(branch: string, exceptId: string): PromiseRecord[] {
+    return (this.s.branchSiblings.all(branch, exceptId) as PromiseSqlRow[]).map(toPromise);
+  }
+
+  duePromises(now: number, limit: number): PromiseRecord[] {
+    return (this.s.duePromises.all(now, limit) as PromiseSqlRow[]).map(toPromise);
+  }
+
+  searchPromises(query: PromiseQuery): Page<PromiseRecord> {
+    const params: unknown[] = [];
+    let sql = "SELECT * FROM promises WHERE 1 = 1";
+    if (query.state !== undefined) {
+      sql += " AND state = ?";
+      params.push(query.state);
+    }
+    if (query.cursor !== undefined) {
+      sql += " AND id > ?";
+      params.push(query.cursor);
+    }
+    sql += tagFilter("promises.tags", query.tags, params);
+    sql += " ORDER BY id LIMIT ?";
+    params.push(query.limit + 1);
+    const rows = this.db.prepare(sql).all(...params) as PromiseSqlRow[];
+    return page(rows.map(toPromise), query.limit);
+  }
+
+  // ---- tasks
+
+  getTask(id: string): TaskRow | undefined {
+    const row = this.s.getTask.get(id) as TaskSqlRow | undefined;
+    return row && toTask(row);
+  }
+
+  putTask(task: TaskRow): void {
+    this.s.putTask.run({
+      id: task.id,
+      state: task.state,
+      version: task.version,
+      pid: task.pid ?? null,
+      ttl: task.ttl ?? null,
+      timeoutType: task.timeoutType ?? null,
+      timeoutAt: task.timeoutAt ?? null,
+    });
+  }
+
+  dueTasks(now: number, limit: number): TaskRow[] {
+    return (this.s.dueTasks.all(now, limit) as TaskSqlRow[]).map(toTask);
+  }
+
+  tasksHeldBy(pid: string): TaskRow[] {
+    return (this.s.tasksHeldBy.all(pid) as TaskSqlRow[]).map(toTask);
+  }
+
+  searchTasks(query: TaskQuery): Page<TaskRow> {
+    const params: unknown[] = [];
+    let sql = "SELECT * FROM tasks WHERE 1 = 1";
+    if (query.state !== undefined) {
+      sql += " AND state = ?";
+      params.push(query.state);
+    }
+    if (query.cursor !== undefined) {
+      sql += " AND id > ?";
+      params.push(query.cursor);
+    }
+    sql += " ORDER BY id LIMIT ?";
+    params.push(query.limit + 1);
+    const rows = this.db.prepare(sql).all(...params) as TaskSqlRow[];
+    return page(rows.map(toTask), query.limit);
+  }
+
+  // ---- callbacks
+
+  addCallback(awaited: string, awaiter: string, ready: boolean): void {
+    this.s.addCallback.run(awaited, awaiter, ready ? 1 : 0);
+  }
+
+  markCallbacksReady(awaited: string): string[] {
+    return (this.s.markCallbacksReady.all(awaited) as { awaiter: string }[]).map((r) => r.awaiter);
+  }
+
+  countReadyCallbacks(awaiter: string): number {
+    return this.s.countReady.get(awaiter) as number;
+  }
+
+  deleteCallbacksOfAwaiter(awaiter: string): void {
+    this.s.deleteCallbacksOfAwaiter.run(awaiter);
+  }
+
+  deleteReadyCallbacksOfAwaiter(awaiter: string): void {
+    this.s.deleteReadyCallbacksOfAwaiter.run(awaiter);
+  }
+
+  // ---- listeners
+
+  addListener(promiseId: string, address: string): void {
+    this.s.addListener.run(promiseId, address);
+  }
+
+  takeListeners(promiseId: string): string[] {
+    return this.s.takeListeners.all(promiseId) as string[];
+  }
+
+  // ---- outbox
+
+  enqueueExecute(taskId: string, version: number, address: string): void {
+    this.s.enqueueExecute.run(taskId, version, address);
+  }
+
+  enqueueUnblock(promiseId: string, address: string): void {
+    this.s.enqueueUnblock.run(promiseId, address);
+  }
+
+  claimOutgoing(limit: number): Outgoing[] {
+    const out: Outgoing[] = [];
+    const executes = this.s.claimExecutes.all(limit) as { seq: number; task_id: string; version: number; address: string }[];
+    executes.sort((a, b) => a.seq - b.seq);
+    for (const e of executes) out.push({ kind: "execute", taskId: e.task_id, version: e.version, address: e.address });
+    const unblocks = this.s.claimUnblocks.all(limit) as { seq: number; promise_id: string; address: string }[];
+    unblocks.sort((a, b) => a.seq - b.seq);
+    for (const u of unblocks) {
+      const promise = this.getPromise(u.promise_id);
+      if (promise) out.push({ kind: "unblock", promise, address: u.address });
+    }
+    return out;
+  }
+
+  // ---- schedules
+
+  getSchedule(id: string): ScheduleRecord | undefined {
+    const row = this.s.getSchedule.get(id) as ScheduleSqlRow | undefined;
+    return row && toSchedule(row);
+  }
+
+  insertSchedule(schedule: ScheduleRecord): void {
+    this.s.insertSchedule.run({
+      id: schedule.id,
+      cron: schedule.cron,
+      promiseId: schedule.promiseId,
+      promiseTimeout: schedule.promiseTimeout,
+      promiseParam: JSON.stringify(schedule.promiseParam),
+      promiseTags: JSON.stringify(schedule.promiseTags),
+      createdAt: schedule.createdAt,
+      nextRunAt: schedule.nextRunAt,
+      lastRunAt: schedule.lastRunAt ?? null,
+    });
+  }
+
+  deleteSchedule(id: string): boolean {
+    return this.s.deleteSchedule.run(id).changes > 0;
+  }
+
+  dueSchedules(now: number, limit: number): ScheduleRecord[] {
+    return (this.s.dueSchedules.all(now, limit) as ScheduleSqlRow[]).map(toSchedule);
+  }
+
+  markScheduleRun(id: string, lastRunAt: number, nextRunAt: number): void {
+    this.s.markScheduleRun.run(lastRunAt, nextRunAt, id);
+  }
+
+  searchSchedules(query: ScheduleQuery): Page<ScheduleRecord> {
+    const params: unknown[] = [];
+    let sql = "SELECT * FROM schedules WHERE 1 = 1";
+    if (query.cursor !== undefined) {
+      sql += " AND id > ?";
+      params.push(query.cursor);
+    }
+    sql += tagFilter("schedules.promise_tags", query.tags, params);
+    sql += " ORDER BY id LIMIT ?";
+    params.push(query.limit + 1);
+    const rows = this.db.prepare(sql).all(...params) as ScheduleSqlRow[];
+    return page(rows.map(toSchedule), query.limit);
+  }
+
+  // ---- debug
+
+  reset(): void {
+    this.db.exec(`
+      DELETE FROM outgoing_execute; DELETE FROM outgoing_unblock; DELETE FROM listeners;
+      DELETE FROM callbacks; DELETE FROM tasks; DELETE FROM promises; DELETE FROM schedules;
+    `);
+  }
+
+  snapshot(): StoreSnapshot {
+    const promises = (this.db.prepare("SELECT * FROM promises ORDER BY id").all() as PromiseSqlRow[]).map(toPromise);
+    const tasks = (this.db.prepare("SELECT * FROM tasks ORDER BY id").all() as TaskSqlRow[]).map((row) => ({
+      ...toTask(row),
+      resumes: this.countReadyCallbacks(row.id),
+    }));
+    const callbacks = this.db
+      .prepare("SELECT awaiter, awaited FROM callbacks WHERE ready = 0 ORDER BY awaiter, awaited")
+      .all() as { awaiter: string; awaited: string }[];
+    const listeners = this.db
+      .prepare("SELECT promise_id AS id, address FROM listeners ORDER BY promise_id, address")
+      .all() as { id: string; address: string }[];
+    const executes = this.db
+      .prepare("SELECT task_id AS taskId, version, address FROM outgoing_execute ORDER BY task_id")
+      .all() as { taskId: string; version: number; address: string }[];
+    const unblocks = (
+      this.db.prepare("SELECT promise_id, address FROM outgoing_unblock ORDER BY promise_id, address").all() as {
+        promise_id: string;
+        address: string;
+      }[]
+    ).flatMap((u) => {
+      const promise = this.getPromise(u.promise_id);
+      return promise ? [{ promise, address: u.address }] : [];
+    });
+    return { promises, tasks, callbacks, listeners, executes, unblocks };
+  }
+}
