@@ -35,7 +35,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.post("/", async (request, reply) => {
     const body = typeof request.body === "string" ? request.body : "";
-    const envelope = deps.handler.handle(body);
+    const envelope = await deps.handler.handle(body);
     return reply.code(envelope.head.status).type("application/json").send(envelope);
   });
 

@@ -27,10 +27,21 @@ export const configSchema = z.object({
   bufferSize: z.coerce.number().int().positive().default(100),
   /** SSE comment sent on idle streams so that proxies keep them open (spec C7). */
   keepaliveInterval: positiveMs.default(15_000),
+  /**
+   * A process whose poll stream closed and did not come back within this many ms loses its leases
+   * at once instead of after its ttl. Longer than the SDKs' first reconnect back-off (1 s). 0 = off.
+   */
+  disconnectGrace: z.coerce.number().int().min(0).default(2_000),
   /** Request body limit: the reference's 2 MiB (spec §2.6). */
   bodyLimit: z.coerce.number().int().positive().default(2 * 1024 * 1024),
   /** Enables debug.* and resonate:debug_time (deterministic tests). Never in production. */
   debug: z.coerce.boolean().default(false),
+  /** Turns authentication on: a PEM public key file (RSA, EC, Ed25519), or "none" for unsigned tokens. */
+  authPublicKey: z.string().min(1).optional(),
+  /** When set, tokens must carry this issuer (iss). */
+  authIss: z.string().min(1).optional(),
+  /** When set, tokens must carry this audience (aud). */
+  authAud: z.string().min(1).optional(),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

@@ -5,6 +5,7 @@ import { resolveConfig } from "./config";
 import { createLogger } from "./logger";
 import { startServer } from "./server";
 import { DatabaseOpenError } from "./store/sqlite/open";
+import { ConfigurationError } from "./api/auth";
 
 // Process entry: flags and environment → config → server; SIGINT/SIGTERM close it gracefully.
 // Environment names follow the reference server's RESONATE_<SECTION>__<KEY> convention.
@@ -21,8 +22,12 @@ const program = new Command()
   .addOption(new Option("--timeouts-interval <ms>", "period of the timeout pass").env("RESONATE_TIMEOUTS__POLL_INTERVAL").default("1000"))
   .addOption(new Option("--max-connections <n>", "open poll streams allowed").env("RESONATE_TRANSPORTS__HTTP_POLL__MAX_CONNECTIONS").default("1000"))
   .addOption(new Option("--buffer-size <n>", "messages a poll stream may have waiting before it is cut off").env("RESONATE_TRANSPORTS__HTTP_POLL__BUFFER_SIZE").default("100"))
+  .addOption(new Option("--disconnect-grace <ms>", "take back a disconnected process's leases after this long (0 = only by ttl)").env("RESONATE_TASKS__DISCONNECT_GRACE").default("2000"))
   .addOption(new Option("--body-limit <bytes>", "largest request body").env("RESONATE_SERVER__BODY_LIMIT").default(String(2 * 1024 * 1024)))
   .addOption(new Option("--debug", "enable debug.* operations and resonate:debug_time (tests only)").env("RESONATE_DEBUG"))
+  .addOption(new Option("--auth-publickey <path>", "require JWTs verified by this PEM public key (or 'none': unsigned)").env("RESONATE_AUTH__PUBLICKEY"))
+  .addOption(new Option("--auth-iss <issuer>", "required token issuer").env("RESONATE_AUTH__ISS"))
+  .addOption(new Option("--auth-aud <audience>", "required token audience").env("RESONATE_AUTH__AUD"))
   .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).env("RESONATE_LOG_LEVEL").default("info"))
   .showHelpAfterError();
 
@@ -41,8 +46,12 @@ async function main(): Promise<void> {
       maxConnections: flags.maxConnections as string,
       bufferSize: flags.bufferSize as string,
       bodyLimit: flags.bodyLimit as string,
+      disconnectGrace: flags.disconnectGrace as string,
       debug: flags.debug === true || flags.debug === "true" || flags.debug === "1",
       logLevel: flags.logLevel as "info",
+      authPublicKey: flags.authPublickey as string | undefined,
+      authIss: flags.authIss as string | undefined,
+      authAud: flags.authAud as string | undefined,
     } as Parameters<typeof resolveConfig>[0]);
   } catch (error) {
     if (error instanceof ZodError) {
@@ -57,9 +66,10 @@ async function main(): Promise<void> {
   try {
     server = await startServer({ ...config, logger });
   } catch (error) {
-    const message = error instanceof DatabaseOpenError || (error as { code?: string }).code === "EADDRINUSE"
-      ? (error as Error).message
-      : String((error as Error).stack ?? error);
+    // Problems an operator can fix get one line; anything else keeps its stack for a bug report.
+    const known = error instanceof DatabaseOpenError || error instanceof ConfigurationError ||
+      ["EADDRINUSE", "EACCES", "EADDRNOTAVAIL"].includes((error as { code?: string }).code ?? "");
+    const message = known ? (error as Error).message : String((error as Error).stack ?? error);
     logger.fatal(message);
     logger.flush?.();
     process.exitCode = 1;

@@ -2,10 +2,12 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { ProtocolHandler } from "./api/protocol-handler";
 import { buildApp } from "./app";
+import { Authenticator } from "./api/auth";
 import { TimeoutLoop } from "./background/timeout-loop";
 import { type Clock, SystemClock } from "./clock";
 import { type ServerConfig, type ServerOptions, resolveConfig } from "./config";
 import { Dispatcher } from "./delivery/dispatcher";
+import { DisconnectRecovery } from "./delivery/disconnect-recovery";
 import { createHttpPush } from "./delivery/http-push";
 import { PollRegistry } from "./delivery/registry";
 import { createLogger } from "./logger";
@@ -21,6 +23,7 @@ export interface RunningServer {
   registry: PollRegistry;
   timeouts: TimeoutLoop;
   dispatcher: Dispatcher;
+  recovery: DisconnectRecovery;
   /** Stops accepting, ends streams, stops the loops, checkpoints and closes the database. */
   close(): Promise<void>;
 }
@@ -35,6 +38,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const { clock = new SystemClock(), logger: givenLogger, ...rest } = options;
   const config = resolveConfig(rest);
   const logger = givenLogger ?? createLogger(config.logLevel);
+  const auth = config.authPublicKey === undefined
+    ? undefined
+    : Authenticator.fromOptions({ publicKey: config.authPublicKey, issuer: config.authIss, audience: config.authAud });
   const store = SqliteStore.open(config.db, { synchronous: config.sync });
 
   const registry = new PollRegistry();
@@ -56,12 +62,22 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     interval: config.timeoutsInterval,
     onCommit: () => dispatcher.kick(),
   });
+  const recovery = new DisconnectRecovery({
+    store,
+    registry,
+    clock,
+    logger: logger.child({ component: "recovery" }),
+    retryTimeout: config.retryTimeout,
+    graceMs: config.disconnectGrace,
+    onCommit: () => dispatcher.kick(),
+  });
   const handler = new ProtocolHandler({
     store,
     clock,
     logger: logger.child({ component: "protocol" }),
     retryTimeout: config.retryTimeout,
     debug: config.debug,
+    auth,
     onCommit: () => dispatcher.kick(),
     loops: {
       pause: () => {
@@ -82,14 +98,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     bodyLimit: config.bodyLimit,
     poll: {
       registry,
+      auth,
       logger: logger.child({ component: "poll" }),
       maxConnections: config.maxConnections,
       bufferSize: config.bufferSize,
       keepaliveInterval: config.keepaliveInterval,
+      onOpen: (connection) => recovery.opened(connection),
+      onClose: (connection) => recovery.closed(connection),
     },
   });
 
   app.addHook("preClose", async () => {
+    recovery.stop();
     // Open streams would keep close() waiting forever: end them so workers reconnect elsewhere.
     for (const connection of registry.all()) connection.close();
   });
@@ -110,7 +130,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (config.url === undefined) serverUrl = url;
   timeouts.start();
   dispatcher.kick(); // messages left in the outbox by a previous run
-  logger.info({ url, db: config.db, debug: config.debug }, "server listening");
+  logger.info({ url, db: config.db, debug: config.debug, auth: auth !== undefined }, "server listening");
 
   let closing: Promise<void> | undefined;
   return {
@@ -121,6 +141,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     registry,
     timeouts,
     dispatcher,
+    recovery,
     close: () =>
       (closing ??= (async () => {
         await app.close();

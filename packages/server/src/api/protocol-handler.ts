@@ -5,6 +5,7 @@ import type { Clock } from "../clock";
 import type { OpContext, Reply } from "../domain/context";
 import { operations, type StoredKind } from "../domain/operations";
 import type { Store } from "../store/store";
+import { type Authenticator, isAuthorized } from "./auth";
 import { isResponse, parseEnvelope, response } from "./envelope";
 
 export interface ProtocolHandlerDeps {
@@ -15,6 +16,8 @@ export interface ProtocolHandlerDeps {
   debug: boolean;
   /** Called after a commit, so that queued messages leave at once. */
   onCommit: () => void;
+  /** Present when authentication is on. */
+  auth?: Authenticator | undefined;
   /** Pause and resume the background loops (debug.start / debug.stop). */
   loops: { pause(): void; resume(): void };
 }
@@ -27,11 +30,18 @@ export interface ProtocolHandlerDeps {
 export class ProtocolHandler {
   constructor(private readonly deps: ProtocolHandlerDeps) {}
 
-  handle(body: string): ResponseEnvelope {
+  async handle(body: string): Promise<ResponseEnvelope> {
     const envelope = parseEnvelope(body);
     if (isResponse(envelope)) return envelope;
     const { kind, corrId, head, data } = envelope;
     const { deps } = this;
+
+    if (deps.auth) {
+      // Before the kind is resolved, as the reference does: an unknown kind can answer 401/403.
+      const claims = await deps.auth.verify(head["auth"] as string | null | undefined);
+      if (!claims) return response(kind, corrId, 401, "Unauthorized");
+      if (!isAuthorized(claims, kind, data)) return response(kind, corrId, 403, "Forbidden");
+    }
 
     if (!isKind(kind)) return response(kind, corrId, 400, `Unknown operation: ${kind}`);
     if (kind.startsWith("debug.") && !deps.debug) return response(kind, corrId, 403, "Debug operations are disabled");

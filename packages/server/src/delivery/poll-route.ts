@@ -1,6 +1,7 @@
 import fastifySse from "@fastify/sse";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { type Authenticator, bearerToken } from "../api/auth";
 import type { PollConnection } from "./connection";
 import type { PollRegistry } from "./registry";
 
@@ -11,6 +12,8 @@ export interface PollRouteOptions {
   /** Messages a stream may have waiting for the socket before the server disconnects it. */
   bufferSize: number;
   keepaliveInterval: number;
+  /** Present when authentication is on: the stream needs a valid bearer token. */
+  auth?: Authenticator | undefined;
   /** Called when a stream opens or closes (dispatch and recovery listen to this). */
   onOpen?: (connection: PollConnection) => void;
   onClose?: (connection: PollConnection) => void;
@@ -30,6 +33,9 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
     { sse: { kind: "manual", serializer: (data: string) => data } },
     async (request, reply) => {
       const { group, id } = request.params;
+      if (options.auth && !(await options.auth.verify(bearerToken(request.headers.authorization)))) {
+        return reply.code(401).type("text/plain").send("Unauthorized");
+      }
       if (registry.size >= options.maxConnections) {
         logger.warn({ group, pid: id, open: registry.size }, "poll stream refused: at capacity");
         return reply.code(503).type("text/plain").send("Poll registration at capacity");
@@ -63,6 +69,15 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
 
       reply.sse.keepAlive();
       reply.sse.sendHeaders(200);
+      // Node holds written headers until the first body byte; clients wait for them to call the
+      // stream open, so push them out now rather than with the first message.
+      reply.raw.flushHeaders();
+      // A reconnect with the same pid replaces the old stream, which may not know yet that its
+      // client is gone; messages for that pid must reach the live one.
+      for (const stale of registry.withId(group, id)) {
+        logger.info({ group, pid: id }, "poll stream replaced by a reconnect");
+        stale.close();
+      }
       registry.add(connection);
       logger.info({ group, pid: id, open: registry.size }, "poll stream opened");
       options.onOpen?.(connection);

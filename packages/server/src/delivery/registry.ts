@@ -44,6 +44,16 @@ export class PollRegistry {
     return this.groups.get(group)?.some((c) => c.id === id) ?? false;
   }
 
+  /** Whether any stream, in any group, belongs to this process id. */
+  hasId(id: string): boolean {
+    for (const list of this.groups.values()) if (list.some((c) => c.id === id)) return true;
+    return false;
+  }
+
+  withId(group: string, id: string): PollConnection[] {
+    return this.groups.get(group)?.filter((c) => c.id === id) ?? [];
+  }
+
   all(): PollConnection[] {
     return [...this.groups.values()].flat();
   }

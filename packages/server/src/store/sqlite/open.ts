@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations";
 
@@ -16,6 +18,7 @@ export class DatabaseOpenError extends Error {
 export function openDatabase(path: string, options: { synchronous?: "normal" | "full" } = {}): Database.Database {
   let db: Database.Database;
   try {
+    if (path !== ":memory:" && !path.startsWith("file:")) mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { timeout: 5000 });
   } catch (error) {
     throw new DatabaseOpenError(`cannot open database ${path}: ${(error as Error).message}`);

@@ -1,0 +1,13 @@
+import type { OpContext } from "./context";
+import { makePending } from "./settlement";
+
+/**
+ * Treats every lease held by `pid` as lapsed now: each task goes back to pending at its version
+ * and its execute is queued. Safe even if the process is alive but cut off, because the next
+ * acquire bumps the version and fences it out. Returns the ids of the tasks taken back.
+ */
+export function lapseLeasesHeldBy(ctx: OpContext, pid: string): string[] {
+  const tasks = ctx.tx.tasksHeldBy(pid);
+  for (const task of tasks) makePending(ctx, task);
+  return tasks.map((t) => t.id);
+}
