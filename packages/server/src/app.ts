@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
+import cors from "@fastify/cors";
 import type { ProtocolHandler } from "./api/protocol-handler";
 import type { PollRouteOptions } from "./delivery/poll-route";
 import { registerPollRoute } from "./delivery/poll-route";
@@ -10,6 +11,8 @@ export interface AppDeps {
   store: Store;
   handler: ProtocolHandler;
   bodyLimit: number;
+  /** Origins allowed by CORS; empty = no CORS headers at all; "*" = any origin (spec §2.7). */
+  corsOrigins: readonly string[];
   poll: PollRouteOptions;
 }
 
@@ -33,10 +36,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
 
+  if (deps.corsOrigins.length > 0) {
+    const any = deps.corsOrigins.includes("*");
+    await app.register(cors, any
+      ? { origin: true, exposedHeaders: "*" }
+      : {
+          origin: [...deps.corsOrigins],
+          methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+          allowedHeaders: ["Origin", "Content-Length", "Content-Type", "Authorization"],
+        });
+  }
+
   app.post("/", async (request, reply) => {
     const body = typeof request.body === "string" ? request.body : "";
     const envelope = await deps.handler.handle(body);
     return reply.code(envelope.head.status).type("application/json").send(envelope);
+  });
+
+  // A known path with the wrong method is a 405, as the reference answers (spec §2.1).
+  app.route({
+    method: ["GET", "PUT", "PATCH", "DELETE"],
+    url: "/",
+    handler: async (_request, reply) => reply.code(405).header("allow", "POST").send(),
   });
 
   app.get("/health", async (_request, reply) => reply.code(200).send());

@@ -32,6 +32,10 @@ export const configSchema = z.object({
    * at once instead of after its ttl. Longer than the SDKs' first reconnect back-off (1 s). 0 = off.
    */
   disconnectGrace: z.coerce.number().int().min(0).default(2_000),
+  /** An execute a worker has not acquired after this many ms is offered to another worker. 0 = off. */
+  reofferAfter: z.coerce.number().int().min(0).default(1_000),
+  /** Origins allowed by CORS (browser SDKs); none by default, "*" for any (spec §2.7). */
+  corsAllowOrigin: z.array(z.string().min(1)).default([]),
   /** Request body limit: the reference's 2 MiB (spec §2.6). */
   bodyLimit: z.coerce.number().int().positive().default(2 * 1024 * 1024),
   /** Enables debug.* and resonate:debug_time (deterministic tests). Never in production. */

@@ -23,6 +23,8 @@ const program = new Command()
   .addOption(new Option("--max-connections <n>", "open poll streams allowed").env("RESONATE_TRANSPORTS__HTTP_POLL__MAX_CONNECTIONS").default("1000"))
   .addOption(new Option("--buffer-size <n>", "messages a poll stream may have waiting before it is cut off").env("RESONATE_TRANSPORTS__HTTP_POLL__BUFFER_SIZE").default("100"))
   .addOption(new Option("--disconnect-grace <ms>", "take back a disconnected process's leases after this long (0 = only by ttl)").env("RESONATE_TASKS__DISCONNECT_GRACE").default("2000"))
+  .addOption(new Option("--reoffer-after <ms>", "offer an execute nobody acquired to another worker after this long (0 = off)").env("RESONATE_TASKS__REOFFER_AFTER").default("1000"))
+  .addOption(new Option("--cors-allow-origin <origin...>", "allow browsers from these origins ('*' for any)").env("RESONATE_SERVER__CORS_ALLOW_ORIGIN"))
   .addOption(new Option("--body-limit <bytes>", "largest request body").env("RESONATE_SERVER__BODY_LIMIT").default(String(2 * 1024 * 1024)))
   .addOption(new Option("--debug", "enable debug.* operations and resonate:debug_time (tests only)").env("RESONATE_DEBUG"))
   .addOption(new Option("--auth-publickey <path>", "require JWTs verified by this PEM public key (or 'none': unsigned)").env("RESONATE_AUTH__PUBLICKEY"))
@@ -30,6 +32,12 @@ const program = new Command()
   .addOption(new Option("--auth-aud <audience>", "required token audience").env("RESONATE_AUTH__AUD"))
   .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).env("RESONATE_LOG_LEVEL").default("info"))
   .showHelpAfterError();
+
+/** Repeated flags arrive as a list; the environment variable as one comma-separated string. */
+function corsOrigins(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap((v: string) => v.split(","));
+  return typeof value === "string" ? value.split(",").filter(Boolean) : [];
+}
 
 async function main(): Promise<void> {
   const flags = program.parse().opts<Record<string, string | boolean | undefined>>();
@@ -47,6 +55,8 @@ async function main(): Promise<void> {
       bufferSize: flags.bufferSize as string,
       bodyLimit: flags.bodyLimit as string,
       disconnectGrace: flags.disconnectGrace as string,
+      reofferAfter: flags.reofferAfter as string,
+      corsAllowOrigin: corsOrigins(flags.corsAllowOrigin),
       debug: flags.debug === true || flags.debug === "true" || flags.debug === "1",
       logLevel: flags.logLevel as "info",
       authPublicKey: flags.authPublickey as string | undefined,

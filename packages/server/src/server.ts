@@ -48,6 +48,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const dispatcher = new Dispatcher({
     store,
     registry,
+    clock,
+    reofferAfter: config.reofferAfter,
     logger: logger.child({ component: "dispatcher" }),
     get serverUrl() {
       return serverUrl;
@@ -78,7 +80,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     retryTimeout: config.retryTimeout,
     debug: config.debug,
     auth,
-    onCommit: () => dispatcher.kick(),
+    onCommit: (kind, data, status) => {
+      if (status === 200 && kind === "task.acquire") dispatcher.acquired((data as { id: string }).id);
+      dispatcher.kick();
+    },
     loops: {
       pause: () => {
         timeouts.pause();
@@ -96,6 +101,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     store,
     handler,
     bodyLimit: config.bodyLimit,
+    corsOrigins: config.corsAllowOrigin,
     poll: {
       registry,
       auth,
@@ -103,13 +109,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       maxConnections: config.maxConnections,
       bufferSize: config.bufferSize,
       keepaliveInterval: config.keepaliveInterval,
-      onOpen: (connection) => recovery.opened(connection),
-      onClose: (connection) => recovery.closed(connection),
+      onOpen: (connection) => {
+        recovery.opened(connection);
+        dispatcher.connected(connection);
+      },
+      onClose: (connection) => {
+        recovery.closed(connection);
+        dispatcher.disconnected(connection);
+      },
     },
   });
 
   app.addHook("preClose", async () => {
     recovery.stop();
+    dispatcher.stop();
     // Open streams would keep close() waiting forever: end them so workers reconnect elsewhere.
     for (const connection of registry.all()) connection.close();
   });
@@ -129,6 +142,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   if (config.url === undefined) serverUrl = url;
   timeouts.start();
+  dispatcher.start();
   dispatcher.kick(); // messages left in the outbox by a previous run
   logger.info({ url, db: config.db, debug: config.debug, auth: auth !== undefined }, "server listening");
 

@@ -1,5 +1,5 @@
 import type { ResponseEnvelope } from "@resonate-compat/protocol";
-import { describeIssues, isKind, requestSchemas } from "@resonate-compat/protocol";
+import { type Kind, describeIssues, isKind, requestSchemas } from "@resonate-compat/protocol";
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import type { OpContext, Reply } from "../domain/context";
@@ -14,8 +14,8 @@ export interface ProtocolHandlerDeps {
   logger: Logger;
   retryTimeout: number;
   debug: boolean;
-  /** Called after a commit, so that queued messages leave at once. */
-  onCommit: () => void;
+  /** Called after a commit with what was done, so that queued messages leave at once. */
+  onCommit: (kind: Kind, data: unknown, status: number) => void;
   /** Present when authentication is on. */
   auth?: Authenticator | undefined;
   /** Pause and resume the background loops (debug.start / debug.stop). */
@@ -71,7 +71,7 @@ export class ProtocolHandler {
       deps.logger.error({ err: error, kind, corrId }, "operation failed; transaction rolled back");
       return response(kind, corrId, 500, `Internal error: ${(error as Error).message}`);
     }
-    deps.onCommit();
+    deps.onCommit(kind, parsed.data, reply.status);
     return response(kind, corrId, reply.status, reply.data);
   }
 }

@@ -61,9 +61,9 @@ export class PollRegistry {
   /**
    * The stream a message for `address` goes to, or undefined (dropped):
    * `uni@g/id` → the oldest stream with that id; `any@g/id` → that one if open, else any of the
-   * group; `any@g` → any stream of the group.
+   * group; `any@g` → any stream of the group. `choose` picks among the group (default: at random).
    */
-  route(address: PollAddress): PollConnection | undefined {
+  route(address: PollAddress, choose: (list: PollConnection[]) => PollConnection | undefined = (list) => this.pickRandom(list)): PollConnection | undefined {
     const list = this.groups.get(address.group);
     if (!list || list.length === 0) return undefined;
     if (address.id !== undefined) {
@@ -72,6 +72,10 @@ export class PollRegistry {
     } else if (address.cast === "uni") {
       return undefined;
     }
+    return choose(list);
+  }
+
+  private pickRandom(list: PollConnection[]): PollConnection | undefined {
     return list[Math.floor(this.random() * list.length)];
   }
 }

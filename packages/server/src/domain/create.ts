@@ -57,17 +57,22 @@ export function createPromise(ctx: OpContext, data: CreateData, options: CreateO
   const promise: PromiseRecord = { ...base, state: "pending", createdAt };
   tx.insertPromise(promise);
   if (target !== undefined) {
-    const delay = data.tags[TAG.delay];
-    const delayedUntil = delay === undefined ? undefined : Number(delay);
+    const until = delayedUntil(data.tags);
     if (options.dispatch === false) {
       tx.putTask({ id: data.id, state: "pending", version: 0 });
-    } else if (delayedUntil !== undefined && now < delayedUntil) {
+    } else if (until !== undefined && now < until) {
       // The first dispatch happens when this retry timeout fires (spec §6.1.2, C5).
-      tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: delayedUntil });
+      tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: until });
     } else {
       tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: now + ctx.retryTimeout });
       enqueueExecute(ctx, data.id, 0);
     }
   }
   return { promise, created: true };
+}
+
+/** The time before which a task must not be dispatched (tag resonate:delay), if any. */
+export function delayedUntil(tags: Record<string, string>): number | undefined {
+  const delay = tags[TAG.delay];
+  return delay === undefined ? undefined : Number(delay);
 }

@@ -88,6 +88,13 @@ export interface Tx {
   dueTasks(now: number, limit: number): TaskRow[];
   /** Acquired tasks whose lease is held by `pid`. */
   tasksHeldBy(pid: string): TaskRow[];
+  /** How many leases each process holds (processes holding none are absent). */
+  leaseCounts(): Map<string, number>;
+  /**
+   * Pending tasks whose target routes `any` into `group` (poll://any@group or poll://any@group/…),
+   * with their current version and target, up to `limit`, oldest first.
+   */
+  pendingTasksForGroup(group: string, limit: number): { id: string; version: number; target: string; tags: Record<string, string> }[];
   searchTasks(query: TaskQuery): Page<TaskRow>;
 
   // Callbacks: "when `awaited` settles, resume the task of `awaiter`".

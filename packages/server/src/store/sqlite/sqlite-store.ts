@@ -131,6 +131,12 @@ export class SqliteStore implements Store, Tx {
       ),
       dueTasks: p("SELECT * FROM tasks WHERE timeout_at IS NOT NULL AND timeout_at <= ? ORDER BY timeout_at, id LIMIT ?"),
       tasksHeldBy: p("SELECT * FROM tasks WHERE pid = ? AND state = 'acquired' ORDER BY id"),
+      leaseCounts: p("SELECT pid, count(*) AS n FROM tasks WHERE pid IS NOT NULL AND state = 'acquired' GROUP BY pid"),
+      pendingTasksForGroup: p(
+        `SELECT t.id, t.version, p.target, p.tags FROM tasks t JOIN promises p ON p.id = t.id
+         WHERE t.state = 'pending' AND (p.target = ? OR substr(p.target, 1, ?) = ?)
+         ORDER BY p.created_at, t.id LIMIT ?`,
+      ),
 
       addCallback: p(
         `INSERT INTO callbacks (awaited, awaiter, ready) VALUES (?, ?, ?)
@@ -270,6 +276,23 @@ export class SqliteStore implements Store, Tx {
 
   tasksHeldBy(pid: string): TaskRow[] {
     return (this.s.tasksHeldBy.all(pid) as TaskSqlRow[]).map(toTask);
+  }
+
+  leaseCounts(): Map<string, number> {
+    const rows = this.s.leaseCounts.all() as { pid: string; n: number }[];
+    return new Map(rows.map((r) => [r.pid, r.n]));
+  }
+
+  pendingTasksForGroup(group: string, limit: number) {
+    const exact = `poll://any@${group}`;
+    const prefix = `${exact}/`;
+    const rows = this.s.pendingTasksForGroup.all(exact, prefix.length, prefix, limit) as {
+      id: string;
+      version: number;
+      target: string;
+      tags: string;
+    }[];
+    return rows.map((r) => ({ id: r.id, version: r.version, target: r.target, tags: JSON.parse(r.tags) as Record<string, string> }));
   }
 
   searchTasks(query: TaskQuery): Page<TaskRow> {
