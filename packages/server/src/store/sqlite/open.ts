@@ -19,11 +19,14 @@ export function openDatabase(path: string, options: { synchronous?: "normal" | "
   let db: Database.Database;
   try {
     if (path !== ":memory:" && !path.startsWith("file:")) mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path, { timeout: 5000 });
+    db = new Database(path, { timeout: 1000 });
   } catch (error) {
     throw new DatabaseOpenError(`cannot open database ${path}: ${(error as Error).message}`);
   }
   try {
+    // One server per database file: an exclusive lock makes a second server fail at start
+    // (SQLITE_BUSY) instead of two servers dispatching the same tasks.
+    db.pragma("locking_mode = EXCLUSIVE");
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
     db.pragma("foreign_keys = ON");
