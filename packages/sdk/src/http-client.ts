@@ -1,0 +1,197 @@
+import { randomUUID } from "node:crypto";
+import {
+  PROTOCOL_STATUSES,
+  PROTOCOL_VERSION,
+  type Kind,
+  type KindResponse,
+  type RequestData,
+  type RequestEnvelope,
+  type ResponseEnvelope,
+} from "@resonate-compat/protocol";
+import { Backoff } from "./backoff";
+import { type Clock, sleep } from "./clock";
+import { ResonateError, ResonateUnreachableError } from "./errors";
+import { errorText, type Logger } from "./logger";
+
+// Sends one protocol envelope to POST {url} and returns the server's answer.
+//
+// A protocol status (200, 300, 404, 409, 422, 501: the set the official SDK reads) is an answer and
+// is returned as is; the caller decides what it means. Anything else is a "platform failure", like in
+// the official SDK: network errors, the request timeout, 5xx/429, a response that is not our
+// envelope. Transient ones are retried with exponential back-off; after the last attempt (or at once
+// for a deterministic refusal such as 400/401/403/413, which the same request cannot change) the
+// call fails with a ResonateUnreachableError naming the url.
+
+export interface RetryPolicy {
+  /** Attempts in total, including the first. */
+  attempts: number;
+  /** First back-off delay in ms; it doubles up to `maxDelay`. */
+  initialDelay: number;
+  maxDelay: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialDelay: 1_000, maxDelay: 30_000 };
+
+export interface HttpClientOptions {
+  url: string;
+  token?: string | undefined;
+  /** Per-attempt timeout in ms (official SDK default: 10 s). */
+  requestTimeout?: number;
+  retry?: RetryPolicy;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface Answer<K extends Kind> {
+  status: number;
+  /** The success payload on 200/300, the server's message (a string) on every other status. */
+  data: KindResponse<K> | string;
+}
+
+export class HttpClient {
+  readonly url: string;
+  private readonly token: string | undefined;
+  private readonly requestTimeout: number;
+  private readonly retry: RetryPolicy;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  /** Aborted by stop(): cuts in-flight requests and pending retries so the process can exit. */
+  private readonly stopping = new AbortController();
+
+  constructor(options: HttpClientOptions) {
+    this.url = options.url;
+    this.token = options.token;
+    this.requestTimeout = options.requestTimeout ?? 10_000;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.clock = options.clock;
+    this.logger = options.logger;
+  }
+
+  /** Sends `kind` and returns the protocol answer, whatever its status. */
+  async send<K extends Kind>(kind: K, data: RequestData<K>, retry: Partial<RetryPolicy> = {}): Promise<Answer<K>> {
+    const policy = { ...this.retry, ...retry };
+    const backoff = new Backoff({ initial: policy.initialDelay, max: policy.maxDelay });
+    let last: Failure = { reason: "the SDK was stopped", retriable: false };
+    let made = 0;
+    for (let attempt = 1; attempt <= policy.attempts && !this.stopping.signal.aborted; attempt++) {
+      made = attempt;
+      const outcome = await this.attempt(kind, data);
+      if ("answer" in outcome) return outcome.answer;
+      last = outcome;
+      if (this.stopping.signal.aborted) break;
+      this.logger.warn({ kind, url: this.url, attempt, reason: outcome.reason }, "request failed");
+      if (!outcome.retriable || attempt === policy.attempts) {
+        throw new ResonateUnreachableError(this.url, kind, attempt, outcome.reason, outcome.httpStatus, { cause: outcome.cause });
+      }
+      await sleep(this.clock, backoff.next(), this.stopping.signal);
+    }
+    throw new ResonateUnreachableError(this.url, kind, made, last.reason, last.httpStatus, { cause: last.cause });
+  }
+
+  /** Sends `kind` and returns the 200 payload; any other protocol status throws a ResonateError. */
+  async ok<K extends Kind>(kind: K, data: RequestData<K>, retry?: Partial<RetryPolicy>): Promise<KindResponse<K>> {
+    const answer = await this.send(kind, data, retry);
+    if (answer.status !== 200) throw new ResonateError(kind, answer.status, messageOf(answer.data));
+    return answer.data as KindResponse<K>;
+  }
+
+  /** Ends all requests: in-flight ones are aborted, retries stop, later calls fail at once. */
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  private async attempt<K extends Kind>(kind: K, data: RequestData<K>): Promise<{ answer: Answer<K> } | Failure> {
+    const corrId = randomUUID();
+    const envelope: RequestEnvelope = { kind, head: { corrId, version: PROTOCOL_VERSION }, data };
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    if (this.token !== undefined) {
+      // The server reads head.auth on POST /; the header is what proxies and the poll route look at.
+      envelope.head.auth = this.token;
+      headers.Authorization = `Bearer ${this.token}`;
+    }
+
+    // One controller per attempt, aborted by the request timeout or by stop(); the timer is cleared
+    // as soon as the attempt ends, so a finished request leaves nothing scheduled behind.
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.requestTimeout);
+    const onStop = () => abort.abort();
+    this.stopping.signal.addEventListener("abort", onStop, { once: true });
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.url, { method: "POST", headers, body: JSON.stringify(envelope), signal: abort.signal });
+      text = await response.text();
+    } catch (err) {
+      if (this.stopping.signal.aborted) return { reason: "the SDK was stopped", retriable: false, cause: err };
+      const reason = timedOut ? `no answer within ${this.requestTimeout} ms` : networkReason(err);
+      return { reason, retriable: true, cause: err };
+    } finally {
+      clearTimeout(timer);
+      this.stopping.signal.removeEventListener("abort", onStop);
+    }
+
+    const status = response.status;
+    const isJson = response.headers.get("content-type")?.includes("application/json") ?? false;
+    if (!PROTOCOL_STATUSES.has(status)) {
+      const retriable = status >= 500 || status === 429 || status === 408;
+      const message = isJson ? messageOfBody(text) : undefined;
+      return { reason: `HTTP ${status}${message ? `: ${message}` : ""}`, retriable, httpStatus: status };
+    }
+    if (status === 404 && !isJson) {
+      // A plain 404 means the url does not point at a protocol endpoint (an old server, a wrong path).
+      return { reason: "HTTP 404 without a JSON envelope: is this url a Resonate server (protocol 2026-04-01)?", retriable: false, httpStatus: status };
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return { reason: `HTTP ${status} with a body that is not JSON`, retriable: true, httpStatus: status };
+    }
+    if (!isEnvelope(parsed) || parsed.kind !== kind || parsed.head.corrId !== corrId) {
+      return { reason: `HTTP ${status} with a response that does not match the request`, retriable: true, httpStatus: status };
+    }
+    return { answer: { status: parsed.head.status, data: parsed.data as KindResponse<K> | string } };
+  }
+}
+
+interface Failure {
+  reason: string;
+  retriable: boolean;
+  httpStatus?: number;
+  cause?: unknown;
+}
+
+function isEnvelope(v: unknown): v is ResponseEnvelope {
+  if (typeof v !== "object" || v === null) return false;
+  const e = v as { kind?: unknown; head?: { corrId?: unknown; status?: unknown } };
+  return typeof e.kind === "string" && typeof e.head === "object" && e.head !== null &&
+    typeof e.head.corrId === "string" && typeof e.head.status === "number" && "data" in e;
+}
+
+/** Error answers carry the server's message as a string in `data`. */
+export function messageOf(data: unknown): string {
+  return typeof data === "string" ? data : JSON.stringify(data);
+}
+
+function messageOfBody(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as { data?: unknown; error?: unknown };
+    if (typeof body.data === "string") return body.data;
+    if (typeof body.error === "string") return body.error;
+  } catch {
+    // not JSON after all: the status alone will do
+  }
+  return undefined;
+}
+
+/** undici hides the useful part ("connect ECONNREFUSED 127.0.0.1:1") in err.cause. */
+function networkReason(err: unknown): string {
+  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  if (cause && typeof cause.message === "string" && cause.message !== "") return cause.message;
+  if (cause && typeof cause.code === "string") return cause.code;
+  return errorText(err);
+}

@@ -1,0 +1,240 @@
+import { randomUUID } from "node:crypto";
+import { PROTOCOL_VERSION, type PromiseRecord, type SettleState, type TaskRecord, TAG } from "@resonate-compat/protocol";
+import { CodecError, decodeInvocation, encode } from "./codec";
+import { FunctionNotRegisteredError } from "./errors";
+import type { Context } from "./context";
+import type { Heartbeat } from "./heartbeat";
+import { type HttpClient, messageOf } from "./http-client";
+import { errorText, type Logger } from "./logger";
+import type { Registry } from "./registry";
+
+// Executes the tasks the server offers this process (execute messages), spec §12.2 steps 4–7:
+//   execute {id, version} → local queue → task.acquire (id, version, pid, ttl) → run the function
+//   named in the promise param → task.fulfill with the value (resolved) or the thrown error (rejected).
+//
+// Concurrency: at most `concurrency` tasks are being acquired or run at once. Further executes wait
+// in a local queue *unacquired*: a task we cannot start stays pending on the server, where its retry
+// timeout can still hand it to another worker. The queue keeps one entry per task id.
+//
+// Outcomes that are not a result:
+//   - acquire answers 409/404: another worker won the race, or the task is gone: dropped (debug log).
+//   - the function is not registered here: logged as an error and the task is fulfilled as
+//     *rejected* with an Error naming the function, the group and the pid. (The official SDK releases
+//     it instead, which re-dispatches it at once: with one worker that has no such function this
+//     loops forever, and the caller never learns why. A worker group is meant to be homogeneous.)
+//   - a durable-sleep timer task (tag resonate:timer, created by official SDK 0.11.5 workflows in our
+//     group): not ours to settle; dropped without fulfill or release, like the official SDK does,
+//     so its lease lapses and the server settles it at its deadline.
+//   - the fulfill answers 409: we lost the lease (the task was re-dispatched); the result is dropped.
+//
+// stop(): queued tasks are handed back (acquire + release, so the server re-dispatches them at once
+// instead of after its retry timeout); a task whose acquire is in flight is released as soon as it
+// is acquired; running functions are abandoned: their signal is aborted, heartbeats stop, results
+// are not sent, and their leases lapse so the server re-dispatches them.
+
+export interface TaskRunnerOptions {
+  http: Pick<HttpClient, "send">;
+  registry: Registry;
+  heartbeat: Heartbeat;
+  pid: string;
+  group: string;
+  ttl: number;
+  concurrency: number;
+  logger: Logger;
+  /** How long stop() waits for hand-backs and in-flight acquires before giving up on them. */
+  stopGrace?: number;
+}
+
+interface Outcome {
+  state: SettleState;
+  value: unknown;
+}
+
+interface Slot {
+  /** Settles when the acquire step is over (acquired, refused, or released because we are stopping). */
+  acquired: Promise<void>;
+}
+
+export class TaskRunner {
+  private readonly queue = new Map<string, number>();
+  private readonly slots = new Map<string, Slot>();
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly options: TaskRunnerOptions) {}
+
+  /** Number of tasks being acquired or run, and number waiting in the local queue. */
+  get load(): { active: number; queued: number } {
+    return { active: this.slots.size, queued: this.queue.size };
+  }
+
+  onExecute(task: { id: string; version: number }): void {
+    if (this.stopping.signal.aborted) return;
+    const queued = this.queue.get(task.id);
+    // An execute always carries the task's current version; a newer one supersedes a queued older one.
+    if (queued === undefined || task.version > queued) this.queue.set(task.id, task.version);
+    this.pump();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort();
+    this.options.heartbeat.stop();
+    const handBacks = [...this.queue].map(([id, version]) => this.handBack(id, version));
+    this.queue.clear();
+    const acquiring = [...this.slots.values()].map((slot) => slot.acquired);
+    await withDeadline(Promise.allSettled([...handBacks, ...acquiring]), this.options.stopGrace ?? 5_000);
+  }
+
+  /** Starts queued tasks while there is room; a task id already running waits for its slot. */
+  private pump(): void {
+    while (!this.stopping.signal.aborted && this.slots.size < this.options.concurrency) {
+      const next = [...this.queue].find(([id]) => !this.slots.has(id));
+      if (!next) return;
+      const [id, version] = next;
+      this.queue.delete(id);
+      let acquireDone!: () => void;
+      const slot: Slot = { acquired: new Promise<void>((resolve) => (acquireDone = resolve)) };
+      this.slots.set(id, slot);
+      void this.execute(id, version, acquireDone)
+        .catch((err: unknown) => this.options.logger.error({ id, error: errorText(err) }, "task execution failed unexpectedly"))
+        .finally(() => {
+          acquireDone();
+          this.slots.delete(id);
+          this.pump();
+        });
+    }
+  }
+
+  private async execute(id: string, version: number, acquireDone: () => void): Promise<void> {
+    const { logger, pid } = this.options;
+    const acquired = await this.acquire(id, version);
+    if (!acquired) return;
+    const { task, promise } = acquired;
+    if (this.stopping.signal.aborted) {
+      await this.release(task);
+      return;
+    }
+    acquireDone();
+
+    if (promise.tags[TAG.timer] === "true") {
+      logger.debug({ id, timeoutAt: promise.timeoutAt }, "dropping a timer task: the server settles it at its deadline");
+      return;
+    }
+
+    logger.debug({ id, version: task.version, pid }, "task acquired");
+    this.options.heartbeat.start(task);
+    let outcome: Outcome;
+    try {
+      outcome = await this.run(promise);
+    } finally {
+      this.options.heartbeat.stop(task);
+    }
+    if (this.stopping.signal.aborted) {
+      logger.info({ id, version: task.version }, "stopped while running: result not sent, the lease will lapse");
+      return;
+    }
+    await this.fulfill(task, outcome);
+  }
+
+  private async acquire(id: string, version: number): Promise<{ task: TaskRecord; promise: PromiseRecord } | undefined> {
+    const { http, pid, ttl, logger } = this.options;
+    try {
+      const answer = await http.send("task.acquire", { id, version, pid, ttl });
+      if (answer.status === 200 && typeof answer.data === "object") return answer.data;
+      // 409: another worker acquired it first (or it moved on); 404: it is gone. Nothing to do.
+      logger.debug({ id, version, status: answer.status, reason: messageOf(answer.data) }, "task not acquired");
+    } catch (err) {
+      logger.warn({ id, version, error: errorText(err) }, "task acquire failed; the server will dispatch it again");
+    }
+    return undefined;
+  }
+
+  private async run(promise: PromiseRecord): Promise<Outcome> {
+    const { registry, logger, group, pid } = this.options;
+    let invocation;
+    try {
+      invocation = decodeInvocation(promise.param);
+    } catch (err) {
+      return { state: "rejected", value: err };
+    }
+    if (!invocation) {
+      return { state: "rejected", value: new TypeError(`Task "${promise.id}" does not name a function: its param is not {func, args, version}`) };
+    }
+    const registered = registry.get(invocation.func, invocation.version);
+    if (!registered) {
+      const message = `Function "${invocation.func}" (version ${invocation.version}) is not registered on worker ${pid} of group "${group}"`;
+      logger.error({ id: promise.id, func: invocation.func, version: invocation.version }, message);
+      return { state: "rejected", value: new FunctionNotRegisteredError(message) };
+    }
+    const ctx: Context = {
+      id: promise.id,
+      func: registered.name,
+      version: registered.version,
+      timeoutAt: promise.timeoutAt,
+      signal: this.stopping.signal,
+    };
+    try {
+      return { state: "resolved", value: await registered.fn(ctx, ...invocation.args) };
+    } catch (err) {
+      return { state: "rejected", value: err };
+    }
+  }
+
+  private async fulfill(task: TaskRecord, outcome: Outcome): Promise<void> {
+    const { http, logger } = this.options;
+    let value;
+    let state = outcome.state;
+    try {
+      value = encode(outcome.value);
+    } catch (err) {
+      // A result that cannot travel (a BigInt, a cycle) becomes a rejection that says so.
+      if (!(err instanceof CodecError)) throw err;
+      state = "rejected";
+      value = encode(new CodecError(`The result of "${task.id}" cannot be encoded: ${err.message}`));
+    }
+    try {
+      const answer = await http.send("task.fulfill", {
+        id: task.id,
+        version: task.version,
+        action: {
+          kind: "promise.settle",
+          head: { corrId: randomUUID(), version: PROTOCOL_VERSION },
+          data: { id: task.id, state, value },
+        },
+      });
+      if (answer.status === 200) logger.debug({ id: task.id, version: task.version, state }, "task fulfilled");
+      else logger.info({ id: task.id, version: task.version, status: answer.status, reason: messageOf(answer.data) }, "result refused (lease lost or promise already settled)");
+    } catch (err) {
+      logger.warn({ id: task.id, version: task.version, error: errorText(err) }, "task fulfill failed; the lease will lapse and the task run again");
+    }
+  }
+
+  private async release(task: TaskRecord): Promise<void> {
+    try {
+      const answer = await this.options.http.send("task.release", { id: task.id, version: task.version }, { attempts: 1 });
+      this.options.logger.debug({ id: task.id, version: task.version, status: answer.status }, "task released");
+    } catch (err) {
+      this.options.logger.warn({ id: task.id, version: task.version, error: errorText(err) }, "task release failed; the lease will lapse");
+    }
+  }
+
+  /** Acquire-then-release: the only way to make the server re-dispatch a pending task now. */
+  private async handBack(id: string, version: number): Promise<void> {
+    try {
+      const answer = await this.options.http.send("task.acquire", { id, version, pid: this.options.pid, ttl: this.options.ttl }, { attempts: 1 });
+      if (answer.status === 200 && typeof answer.data === "object") await this.release(answer.data.task);
+    } catch (err) {
+      this.options.logger.debug({ id, version, error: errorText(err) }, "hand-back failed; the server's retry timeout will re-dispatch the task");
+    }
+  }
+}
+
+function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void work.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

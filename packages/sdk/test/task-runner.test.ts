@@ -1,0 +1,190 @@
+import { describe, expect, it } from "vitest";
+import { decode, encode, encodeInvocation } from "../src/codec";
+import type { Context } from "../src/context";
+import type { Heartbeat } from "../src/heartbeat";
+import { Registry } from "../src/registry";
+import { TaskRunner } from "../src/task-runner";
+import { FakeHttp, flush } from "./support/fake-http";
+import { promiseRecord, silentLogger, waitFor } from "./support/fake-server";
+
+function acquired(id: string, version: number, func = "f", args: unknown[] = [], tags: Record<string, string> = {}) {
+  return {
+    status: 200,
+    data: {
+      task: { id, state: "acquired", version: version + 1, resumes: 0, ttl: 1000, pid: "w1" },
+      promise: promiseRecord(id, { param: encodeInvocation({ func, args, version: 1 }), tags }),
+      preload: [],
+    },
+  };
+}
+
+class RecordingHeartbeat implements Heartbeat {
+  held = new Map<string, number>();
+  start(t: { id: string; version: number }) {
+    this.held.set(t.id, t.version);
+  }
+  stop(t?: { id: string; version: number }) {
+    if (t) this.held.delete(t.id);
+    else this.held.clear();
+  }
+}
+
+function setup(concurrency = Infinity) {
+  const http = new FakeHttp().on("task.acquire", (d) => acquired(String(d.id), Number(d.version), String(d.id).split("-")[0]));
+  const registry = new Registry();
+  const heartbeat = new RecordingHeartbeat();
+  const runner = new TaskRunner({ http, registry, heartbeat, pid: "w1", group: "workers", ttl: 1000, concurrency, logger: silentLogger, stopGrace: 1_000 });
+  return { http, registry, heartbeat, runner };
+}
+
+function fulfilled(http: FakeHttp) {
+  return http.callsOf("task.fulfill").map((d) => {
+    const action = d.action as { data: { id: string; state: string; value: { data: string } } };
+    return { id: action.data.id, version: d.version, state: action.data.state, value: decode(action.data.value) };
+  });
+}
+
+describe("TaskRunner", () => {
+  it("acquires with the message's version, runs the function and fulfills with its value", async () => {
+    const { http, registry, runner } = setup();
+    const seen: { ctx: Context; args: unknown[] }[] = [];
+    registry.add("double", (ctx, ...args) => (seen.push({ ctx, args }), (args[0] as number) * 2));
+    http.on("task.acquire", (d) => acquired(String(d.id), Number(d.version), "double", [21]));
+    runner.onExecute({ id: "job-1", version: 3 });
+    await waitFor(() => http.callsOf("task.fulfill").length === 1);
+    expect(http.callsOf("task.acquire")).toEqual([{ id: "job-1", version: 3, pid: "w1", ttl: 1000 }]);
+    expect(fulfilled(http)).toEqual([{ id: "job-1", version: 4, state: "resolved", value: 42 }]);
+    expect(http.callsOf("task.fulfill")[0]).toMatchObject({ action: { kind: "promise.settle", head: { version: "2026-04-01" } } });
+    expect(seen[0]!.ctx).toMatchObject({ id: "job-1", func: "double", version: 1 });
+    expect(seen[0]!.args).toEqual([21]);
+  });
+
+  it("fulfills a thrown error as rejected", async () => {
+    const { http, registry, runner } = setup();
+    registry.add("boom", async () => {
+      throw new TypeError("kaboom");
+    });
+    runner.onExecute({ id: "boom-1", version: 0 });
+    await waitFor(() => http.callsOf("task.fulfill").length === 1);
+    const [f] = fulfilled(http);
+    expect(f).toMatchObject({ state: "rejected" });
+    expect(f!.value).toMatchObject({ name: "TypeError", message: "kaboom" });
+  });
+
+  it("drops a task it lost the race for (409), quietly", async () => {
+    const { http, registry, runner } = setup();
+    let ran = false;
+    registry.add("f", () => void (ran = true));
+    http.on("task.acquire", () => ({ status: 409, data: "Task is not pending" }));
+    runner.onExecute({ id: "f-1", version: 0 });
+    await flush();
+    expect(ran).toBe(false);
+    expect(http.callsOf("task.fulfill")).toHaveLength(0);
+    expect(http.callsOf("task.release")).toHaveLength(0);
+    expect(runner.load).toEqual({ active: 0, queued: 0 });
+  });
+
+  it("rejects a task whose function is not registered, naming function, group and pid", async () => {
+    const { http, runner } = setup();
+    runner.onExecute({ id: "nope-1", version: 0 });
+    await waitFor(() => http.callsOf("task.fulfill").length === 1);
+    const [f] = fulfilled(http);
+    expect(f!.state).toBe("rejected");
+    expect(f!.value).toMatchObject({ name: "FunctionNotRegisteredError" });
+    expect((f!.value as Error).message).toBe('Function "nope" (version 1) is not registered on worker w1 of group "workers"');
+  });
+
+  it("rejects a task whose param does not name a function", async () => {
+    const { http, runner } = setup();
+    http.on("task.acquire", (d) => {
+      const a = acquired(String(d.id), 0);
+      a.data.promise.param = encode({ hello: "world" });
+      return a;
+    });
+    runner.onExecute({ id: "x", version: 0 });
+    await waitFor(() => http.callsOf("task.fulfill").length === 1);
+    expect((fulfilled(http)[0]!.value as Error).message).toMatch(/does not name a function/);
+  });
+
+  it("leaves a durable-sleep timer task alone (no fulfill, no release)", async () => {
+    const { http, registry, runner } = setup();
+    registry.add("f", () => 1);
+    http.on("task.acquire", (d) => acquired(String(d.id), 0, "f", [], { "resonate:timer": "true" }));
+    runner.onExecute({ id: "wf:1", version: 0 });
+    await flush();
+    expect(http.callsOf("task.fulfill")).toHaveLength(0);
+    expect(http.callsOf("task.release")).toHaveLength(0);
+  });
+
+  it("holds a heartbeat for the task while its function runs", async () => {
+    const { registry, runner, heartbeat, http } = setup();
+    let release!: () => void;
+    registry.add("slow", () => new Promise<void>((r) => (release = r)));
+    runner.onExecute({ id: "slow-1", version: 0 });
+    await waitFor(() => heartbeat.held.size === 1);
+    expect([...heartbeat.held]).toEqual([["slow-1", 1]]);
+    release();
+    await waitFor(() => http.callsOf("task.fulfill").length === 1);
+    expect(heartbeat.held.size).toBe(0);
+  });
+
+  it("never acquires more than `concurrency` tasks; the rest wait unacquired", async () => {
+    const { http, registry, runner } = setup(2);
+    const gates: (() => void)[] = [];
+    registry.add("slow", () => new Promise<void>((r) => gates.push(r)));
+    for (let i = 1; i <= 5; i++) runner.onExecute({ id: `slow-${i}`, version: 0 });
+    await waitFor(() => gates.length === 2);
+    await flush();
+    expect(http.callsOf("task.acquire").map((d) => d.id)).toEqual(["slow-1", "slow-2"]);
+    expect(runner.load).toEqual({ active: 2, queued: 3 });
+    gates[0]!();
+    await waitFor(() => gates.length === 3);
+    expect(http.callsOf("task.acquire").map((d) => d.id)).toEqual(["slow-1", "slow-2", "slow-3"]);
+    for (const g of gates) g();
+    await waitFor(() => gates.length === 5);
+    for (const g of gates) g();
+    await waitFor(() => http.callsOf("task.fulfill").length === 5);
+  });
+
+  it("keeps one queue entry per task, with the newest version", async () => {
+    const { http, registry, runner } = setup(1);
+    const gates: (() => void)[] = [];
+    registry.add("slow", () => new Promise<void>((r) => gates.push(r)));
+    runner.onExecute({ id: "slow-1", version: 0 });
+    runner.onExecute({ id: "slow-2", version: 0 });
+    runner.onExecute({ id: "slow-2", version: 1 });
+    runner.onExecute({ id: "slow-2", version: 0 });
+    expect(runner.load).toEqual({ active: 1, queued: 1 });
+    await waitFor(() => gates.length === 1);
+    gates[0]!();
+    await waitFor(() => gates.length === 2);
+    expect(http.callsOf("task.acquire").map((d) => [d.id, d.version])).toEqual([["slow-1", 0], ["slow-2", 1]]);
+    gates[1]!();
+  });
+
+  it("stop() hands queued tasks back, releases an acquired-not-started task, abandons running ones", async () => {
+    const { http, registry, runner } = setup(2);
+    let started = 0;
+    registry.add("slow", (ctx: Context) => new Promise<void>((resolve) => (started++, ctx.signal.addEventListener("abort", () => resolve()))));
+    let answerLate!: () => void;
+    http.on("task.acquire", (d, i) => {
+      const a = acquired(String(d.id), Number(d.version), "slow");
+      // The second acquire is still in flight when stop() is called.
+      return i === 1 ? new Promise((r) => (answerLate = () => r(a))) : a;
+    });
+    runner.onExecute({ id: "running", version: 0 });
+    runner.onExecute({ id: "acquiring", version: 0 });
+    runner.onExecute({ id: "queued", version: 5 });
+    await waitFor(() => started === 1 && answerLate !== undefined);
+    const stopping = runner.stop();
+    answerLate();
+    await stopping;
+    expect(started).toBe(1); // the acquired-not-started task never ran
+    expect(http.callsOf("task.release").map((d) => [d.id, d.version]).sort()).toEqual([["acquiring", 1], ["queued", 6]]);
+    expect(http.callsOf("task.acquire").map((d) => [d.id, d.version])).toContainEqual(["queued", 5]);
+    await flush();
+    expect(http.callsOf("task.fulfill")).toHaveLength(0); // the abandoned function's result is not sent
+    runner.onExecute({ id: "late", version: 0 });
+    expect(runner.load.queued).toBe(0);
+  });
+});
