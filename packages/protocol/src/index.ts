@@ -4,3 +4,4 @@ export * from "./messages";
 export * from "./address";
 export * from "./envelope";
 export * from "./schemas";
+export * from "./parse-message";

@@ -1,9 +1,9 @@
-import type { Message } from "@resonate-compat/protocol";
+import { type Message, parseMessage } from "@resonate-compat/protocol";
 import { EventSource } from "eventsource";
 import { Backoff } from "./backoff";
 import type { Clock, Timer } from "./clock";
 import type { Logger } from "./logger";
-import { parseMessage } from "./message";
+
 
 // The SSE stream GET {url}/poll/{group}/{pid} over which the server pushes execute and unblock
 // messages to this process (spec §2.8). The `eventsource` package parses the stream; we own the
