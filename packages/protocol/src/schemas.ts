@@ -5,10 +5,20 @@ import { SETTLE_STATES, PROMISE_STATES, TASK_STATES } from "./records";
 // (spec §2.2). Type errors become "Invalid request: <path>: <detail>"; the rule messages of the spec
 // are attached to the checks that produce them, so the server answers with the spec's texts.
 
-const nonEmpty = (message: string) => z.string({ error: (i) => (i.input === undefined ? message : undefined) }).min(1, { error: message });
+/** The spec's rule messages: reported as they are, while other issues get the type-error prefix. */
+const RULES = new Set<string>();
+function rule(message: string): string {
+  RULES.add(message);
+  return message;
+}
+
+const nonEmpty = (message: string) => {
+  rule(message);
+  return z.string({ error: (i) => (i.input === undefined ? message : undefined) }).min(1, { error: message });
+};
 
 /** An integer ≥ 0 (a float or a string is a type error; a negative number gets the rule message). */
-const nonNegativeInt = (message: string) => z.number().int().min(0, { error: message });
+const nonNegativeInt = (message: string) => z.number().int().min(0, { error: rule(message) });
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -29,7 +39,7 @@ const optionalValue = valueSchema.nullish().transform((v) => v ?? {});
 const optionalTags = stringMap.nullish().transform((t) => t ?? {});
 
 const promiseId = nonEmpty("Promise ID is required").refine((id) => !id.includes("\u0000"), {
-  error: "Promise ID must not contain null bytes",
+  error: rule("Promise ID must not contain null bytes"),
 });
 
 export const promiseGetSchema = z.object({ id: nonEmpty("Promise ID is required") });
@@ -52,7 +62,7 @@ export const promiseRegisterCallbackSchema = z
     awaited: nonEmpty("Awaited promise ID is required"),
     awaiter: nonEmpty("Awaiter promise ID is required"),
   })
-  .refine((d) => d.awaited !== d.awaiter, { error: "Awaited and awaiter must be different promises" });
+  .refine((d) => d.awaited !== d.awaiter, { error: rule("Awaited and awaiter must be different promises") });
 
 export const promiseRegisterListenerSchema = z.object({
   awaited: nonEmpty("Awaited promise ID is required"),
@@ -62,8 +72,8 @@ export const promiseRegisterListenerSchema = z.object({
 const limit = z
   .number()
   .int()
-  .min(1, { error: "Limit must be a positive integer" })
-  .max(1000, { error: "Invalid 'limit' — must be between 1 and 1000" })
+  .min(1, { error: rule("Limit must be a positive integer") })
+  .max(1000, { error: rule("Invalid 'limit' — must be between 1 and 1000") })
   .nullish();
 const cursor = z.string().nullish();
 
@@ -77,7 +87,7 @@ export const promiseSearchSchema = z.object({
 const taskId = nonEmpty("Task ID is required");
 const version = nonNegativeInt("Version must be a non-negative integer");
 const pid = nonEmpty("Process ID is required");
-const ttl = z.number().int().min(1, { error: "TTL must be a positive integer" });
+const ttl = z.number().int().min(1, { error: rule("TTL must be a positive integer") });
 
 /** An inner action: `kind` must be a string; `head` is carried but not interpreted. */
 const actionOf = <D extends z.ZodType>(data: D) =>
@@ -104,24 +114,24 @@ export const taskSuspendSchema = z
   .object({
     id: taskId,
     version,
-    actions: z.array(actionOf(callbackData)).min(1, { error: "Actions array cannot be empty" }),
+    actions: z.array(actionOf(callbackData)).min(1, { error: rule("Actions array cannot be empty") }),
   })
   .superRefine((d, ctx) => {
     for (const a of d.actions) {
-      if (a.data.awaited === a.data.awaiter) ctx.addIssue({ code: "custom", message: "Awaited and awaiter must be different promises" });
+      if (a.data.awaited === a.data.awaiter) ctx.addIssue({ code: "custom", message: rule("Awaited and awaiter must be different promises") });
     }
-    if (d.actions.some((a) => a.data.awaiter !== d.id)) ctx.addIssue({ code: "custom", message: "All action awaiter IDs must match the task ID" });
-    if (d.actions.some((a) => a.data.awaited === d.id)) ctx.addIssue({ code: "custom", message: "Action awaited promise must not equal the task ID" });
+    if (d.actions.some((a) => a.data.awaiter !== d.id)) ctx.addIssue({ code: "custom", message: rule("All action awaiter IDs must match the task ID") });
+    if (d.actions.some((a) => a.data.awaited === d.id)) ctx.addIssue({ code: "custom", message: rule("Action awaited promise must not equal the task ID") });
   });
 
 export const taskFulfillSchema = z
   .object({ id: taskId, version, action: actionOf(promiseSettleSchema) })
-  .refine((d) => d.action.data.id === d.id, { error: "Action ID must match the task ID" });
+  .refine((d) => d.action.data.id === d.id, { error: rule("Action ID must match the task ID") });
 
 /** The inner action of a fence is decoded by its kind later; here only its outline is checked. */
 export const taskFenceSchema = z
   .object({ id: taskId, version, action: z.object({ kind: z.string(), head: z.unknown().optional(), data: z.unknown() }) })
-  .refine((d) => !(isRecord(d.action.data) && d.action.data["id"] === d.id), { error: "Action ID must not equal the task ID" });
+  .refine((d) => !(isRecord(d.action.data) && d.action.data["id"] === d.id), { error: rule("Action ID must not equal the task ID") });
 
 export const taskHeartbeatSchema = z.object({
   pid,
@@ -150,7 +160,7 @@ export const scheduleCreateSchema = z.object({
 export const scheduleSearchSchema = z.object({ tags: stringMap.nullish(), limit, cursor });
 
 export const debugTickSchema = z.object({
-  time: z.number({ error: "Missing or invalid 'time' field" }).int({ error: "Missing or invalid 'time' field" }),
+  time: z.number({ error: rule("Missing or invalid 'time' field") }).int({ error: rule("Missing or invalid 'time' field") }),
 });
 export const emptySchema = z.object({});
 
@@ -203,9 +213,7 @@ export function isKind(kind: string): kind is Kind {
 export function describeIssues(error: z.ZodError, typePrefix = "Invalid request"): string {
   return error.issues
     .map((issue) => {
-      const isRule = issue.code === "custom" || issue.code === "too_small" || issue.code === "too_big" ||
-        (issue.code === "invalid_type" && issue.input === undefined && !issue.message.startsWith("Invalid input"));
-      if (isRule) return issue.message;
+      if (RULES.has(issue.message)) return issue.message;
       const path = issue.path.length > 0 ? issue.path.join(".") : "data";
       return `${typePrefix}: ${path}: ${issue.message}`;
     })

@@ -54,11 +54,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // A known path with the wrong method is a 405, as the reference answers (spec §2.1).
-  app.route({
-    method: ["GET", "PUT", "PATCH", "DELETE"],
-    url: "/",
-    handler: async (_request, reply) => reply.code(405).header("allow", "POST").send(),
-  });
+  const methodNotAllowed = (url: string, allow: string) =>
+    app.route({
+      method: ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((m) => m !== allow),
+      url,
+      handler: async (_request, reply) => reply.code(405).header("allow", allow).send(),
+    });
+  methodNotAllowed("/", "POST");
+  methodNotAllowed("/health", "GET");
+  methodNotAllowed("/ready", "GET");
+  methodNotAllowed("/poll/:group/:id", "GET");
 
   app.get("/health", async (_request, reply) => reply.code(200).send());
   app.get("/ready", async (_request, reply) => reply.code(deps.store.ping() ? 200 : 503).send());

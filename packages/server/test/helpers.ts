@@ -180,6 +180,18 @@ export function unblocks(snap: Snapshot): { id: string; state: string; address: 
     .map((m) => ({ id: m.message.data.promise.id, state: m.message.data.promise.state, address: m.address, promise: m.message.data.promise }));
 }
 
+/**
+ * Empties the outbox without waiting for the message loop (messages to addresses with no open
+ * stream are dropped), so that a later assertion sees only what happened afterwards. The timeout
+ * loop stays paused.
+ */
+export function drainOutbox(ts: TestServer): void {
+  const dispatcher = ts.server.dispatcher;
+  dispatcher.resume();
+  dispatcher.drain();
+  dispatcher.pause();
+}
+
 export const taskOf = (snap: Snapshot, id: string) => snap.tasks.find((t) => t.id === id);
 export const promiseOf = (snap: Snapshot, id: string) => snap.promises.find((p) => p.id === id);
 export const taskTimeoutOf = (snap: Snapshot, id: string) => snap.taskTimeouts.filter((t) => t.id === id);

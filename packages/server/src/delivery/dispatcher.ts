@@ -164,7 +164,10 @@ export class Dispatcher {
     for (const offer of live) {
       const address = parseAddress(offer.address);
       if (address?.scheme !== "poll") continue;
-      const connection = this.deps.registry.route(address, (list) => this.leastLoaded(list.filter((c) => !offer.tried.has(c))));
+      // Within the whole group, even for poll://any@group/pid: the preferred stream had its chance.
+      const connection = this.deps.registry.route({ ...address, id: undefined }, (list) =>
+        this.leastLoaded(list.filter((c) => !offer.tried.has(c))),
+      );
       if (!connection) {
         this.offers.forget(offer.taskId);
         continue;

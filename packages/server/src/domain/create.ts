@@ -31,6 +31,8 @@ export interface CreateOptions {
   createdAt?: number;
   /** False for task.create, whose caller acquires the task at once: no timeout, no execute. */
   dispatch?: boolean;
+  /** Schedule firings do not interpret resonate:delay (spec §6.1.2, as the reference). */
+  ignoreDelay?: boolean;
 }
 
 /**
@@ -57,7 +59,7 @@ export function createPromise(ctx: OpContext, data: CreateData, options: CreateO
   const promise: PromiseRecord = { ...base, state: "pending", createdAt };
   tx.insertPromise(promise);
   if (target !== undefined) {
-    const until = delayedUntil(data.tags);
+    const until = options.ignoreDelay ? undefined : delayedUntil(data.tags);
     if (options.dispatch === false) {
       tx.putTask({ id: data.id, state: "pending", version: 0 });
     } else if (until !== undefined && now < until) {

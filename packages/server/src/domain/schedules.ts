@@ -59,7 +59,7 @@ export function fireSchedule(ctx: OpContext, schedule: ScheduleRecord): void {
   createPromise(
     ctx,
     { id, timeoutAt: firedAt + schedule.promiseTimeout, param: schedule.promiseParam, tags },
-    { createdAt: firedAt },
+    { createdAt: firedAt, ignoreDelay: true },
   );
   ctx.tx.markScheduleRun(schedule.id, firedAt, nextOccurrence(schedule.cron, firedAt));
 }
