@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command, Option } from "commander";
 import { ZodError } from "zod";
 import { resolveConfig } from "./config";
