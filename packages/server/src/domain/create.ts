@@ -50,7 +50,14 @@ export function createPromise(ctx: OpContext, data: CreateData, options: CreateO
 
   if (now >= data.timeoutAt) {
     const timedOut = timeoutSettlement({ ...base, state: "pending", createdAt: data.timeoutAt });
-    const promise: PromiseRecord = { ...base, state: timedOut.state, createdAt: data.timeoutAt, settledAt: data.timeoutAt };
+    // Created already expired: createdAt is the deadline, except that a schedule firing keeps its
+    // firing time (spec §3.2, §8.3).
+    const promise: PromiseRecord = {
+      ...base,
+      state: timedOut.state,
+      createdAt: options.createdAt ?? data.timeoutAt,
+      settledAt: data.timeoutAt,
+    };
     tx.insertPromise(promise);
     if (target !== undefined) tx.putTask({ id: data.id, state: "fulfilled", version: 0 });
     return { promise, created: true };

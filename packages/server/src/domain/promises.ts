@@ -2,7 +2,7 @@ import type { RequestData } from "@resonate-compat/protocol";
 import { TAG, isValidAddress } from "@resonate-compat/protocol";
 import { type OpContext, type Reply, fail, ok } from "./context";
 import { createPromise, createRuleViolation } from "./create";
-import { expireIfDue, makePending, settle } from "./settlement";
+import { expireAllDue, expireIfDue, makePending, settle } from "./settlement";
 
 // Promise operations (spec §6.1).
 
@@ -27,8 +27,9 @@ export function promiseSettle(ctx: OpContext, data: RequestData<"promise.settle"
 
 export function promiseRegisterCallback(ctx: OpContext, data: RequestData<"promise.register_callback">): Reply {
   const { tx } = ctx;
-  const awaited = expireIfDue(ctx, data.awaited);
-  const awaiter = expireIfDue(ctx, data.awaiter);
+  const expired = expireAllDue(ctx, [data.awaited, data.awaiter]);
+  const awaited = expired.get(data.awaited);
+  const awaiter = expired.get(data.awaiter);
   if (!awaited) return fail(404, "Awaited promise not found");
   if (!awaiter) return fail(422, "Awaiter promise not found");
   if (awaiter.tags[TAG.target] === undefined) return fail(422, "Awaiter promise has no resonate:target tag");

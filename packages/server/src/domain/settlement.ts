@@ -50,9 +50,27 @@ export function timeoutSettlement(promise: PromiseRecord): Settlement {
  * when it is pending past its deadline, so that no read or write ever sees it pending.
  */
 export function expireIfDue(ctx: OpContext, id: string): PromiseRecord | undefined {
-  const promise = ctx.tx.getPromise(id);
-  if (promise === undefined || promise.state !== "pending" || ctx.now < promise.timeoutAt) return promise;
-  return settle(ctx, timeoutSettlement(promise));
+  return expireAllDue(ctx, [id]).get(id);
+}
+
+/**
+ * Lazy timeouts of several ids as one batch, like a tick: a task fulfilled because its own
+ * promise expired is not resumed by another promise of the same batch. Returns each promise as
+ * seen at `ctx.now` (absent ids are absent).
+ */
+export function expireAllDue(ctx: OpContext, ids: readonly string[]): Map<string, PromiseRecord> {
+  const seen = new Map<string, PromiseRecord>();
+  const due: PromiseRecord[] = [];
+  for (const id of new Set(ids)) {
+    const promise = ctx.tx.getPromise(id);
+    if (promise === undefined) continue;
+    seen.set(id, promise);
+    if (promise.state === "pending" && ctx.now >= promise.timeoutAt) due.push(promise);
+  }
+  if (due.length === 0) return seen;
+  settleAll(ctx, due.map(timeoutSettlement));
+  for (const promise of due) seen.set(promise.id, ctx.tx.getPromise(promise.id)!);
+  return seen;
 }
 
 function fulfillOwnTask(ctx: OpContext, id: string): void {

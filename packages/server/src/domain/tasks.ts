@@ -10,7 +10,7 @@ import type { TaskRow } from "../store/store";
 import { type OpContext, type Reply, fail, ok } from "./context";
 import { createPromise, createRuleViolation } from "./create";
 import { preload, taskRecord } from "./records";
-import { expireIfDue, makePending, settle } from "./settlement";
+import { expireAllDue, expireIfDue, makePending, settle } from "./settlement";
 
 // Task operations (spec §6.2). Only acquire (and task.create) bump the version: every other fenced
 // operation compares the caller's version with the stored one, which fences out stale holders.
@@ -84,9 +84,10 @@ export function taskRelease(ctx: OpContext, data: RequestData<"task.release">): 
 
 export function taskSuspend(ctx: OpContext, data: RequestData<"task.suspend">): Reply {
   const { tx } = ctx;
-  const promise = expireIfDue(ctx, data.id);
   const awaitedIds = [...new Set(data.actions.map((a) => a.data.awaited))];
-  const awaited = awaitedIds.map((id) => expireIfDue(ctx, id));
+  const expired = expireAllDue(ctx, [data.id, ...awaitedIds]);
+  const promise = expired.get(data.id);
+  const awaited = awaitedIds.map((id) => expired.get(id));
   const task = tx.getTask(data.id);
   if (!task || !promise) return fail(404, "Task not found");
   if (!isHeldAt(task, data.version)) return fail(409, "Task is not acquired or version mismatch");
@@ -116,7 +117,12 @@ export function taskFence(ctx: OpContext, data: RequestData<"task.fence">): Repl
   const { tx } = ctx;
   const { action } = data;
 
-  // The inner action is validated first (as the reference does), then the fence is checked.
+  // Lazy timeouts first (they stand even when the inner action turns out invalid), then the inner
+  // action is validated, then the fence is checked — the reference's order.
+  const innerId = (action.data as { id?: unknown } | null)?.id;
+  const expired = expireAllDue(ctx, typeof innerId === "string" ? [data.id, innerId] : [data.id]);
+  const promise = expired.get(data.id);
+
   let run: () => { status: number; data: unknown };
   if (action.kind === "promise.create") {
     const parsed = promiseCreateSchema.safeParse(action.data);
@@ -138,9 +144,6 @@ export function taskFence(ctx: OpContext, data: RequestData<"task.fence">): Repl
     return fail(400, "Invalid fence action kind");
   }
 
-  const promise = expireIfDue(ctx, data.id);
-  const innerId = (action.data as { id?: unknown }).id;
-  if (typeof innerId === "string") expireIfDue(ctx, innerId);
   const task = tx.getTask(data.id);
   if (!task || !promise) return fail(404, "Task not found");
   if (!isHeldAt(task, data.version)) return fail(409, "Version mismatch");
