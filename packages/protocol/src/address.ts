@@ -26,17 +26,24 @@ export function parseAddress(text: string): Address | undefined {
       const cast = url.username;
       if ((cast !== "any" && cast !== "uni") || url.password !== "" || url.hostname === "") return undefined;
       const path = url.pathname.startsWith("/") ? url.pathname.slice(1) : url.pathname;
-      return {
-        scheme: "poll",
-        cast,
-        group: decodeURIComponent(url.host),
-        id: path === "" ? undefined : decodeURIComponent(path),
-      };
+      const group = decode(url.host);
+      const id = path === "" ? "" : decode(path);
+      if (group === undefined || group === "" || id === undefined) return undefined;
+      return { scheme: "poll", cast, group, id: id === "" ? undefined : id };
     }
     default:
       return UNSUPPORTED_SCHEMES.has(url.protocol) && url.host !== ""
         ? { scheme: "unsupported", protocol: url.protocol }
         : undefined;
+  }
+}
+
+/** Percent-decoding that reports malformed input (`%ZZ`) as undefined instead of throwing. */
+function decode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
   }
 }
 

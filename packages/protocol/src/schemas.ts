@@ -20,7 +20,21 @@ const nonEmpty = (message: string) => {
 /** An integer ≥ 0 (a float or a string is a type error; a negative number gets the rule message). */
 const nonNegativeInt = (message: string) => z.number().int().min(0, { error: rule(message) });
 
-const stringMap = z.record(z.string(), z.string());
+/**
+ * A string → string map. Checked entry by entry rather than with z.record, which skips the key
+ * "__proto__": every key a client sends is validated and kept.
+ */
+const stringMap = z.unknown().transform((value, ctx): Record<string, string> => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    ctx.addIssue({ code: "custom", message: "Invalid input: expected an object of strings" });
+    return z.NEVER;
+  }
+  const entries = Object.entries(value);
+  for (const [key, item] of entries) {
+    if (typeof item !== "string") ctx.addIssue({ code: "custom", path: [key], message: `Invalid input: expected string, received ${typeof item}` });
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
+});
 
 /** A Value: both fields optional; `null` reads as absent so that nothing is ever stored as null. */
 export const valueSchema = z

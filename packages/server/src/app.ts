@@ -27,8 +27,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // handler logs what matters (failures) with its own fields.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit,
-    // Long-lived poll streams must not be cut by request timeouts.
-    requestTimeout: 0,
+    // A request must have arrived whole within this time (a body trickling in byte by byte is cut
+    // off). Node applies it only until the request is received, so poll streams are not affected.
+    requestTimeout: 120_000,
   });
 
   // The body of POST / is JSON whatever its content type says (spec §2.6): read it as text and
@@ -47,7 +48,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         });
   }
 
-  app.post("/", async (request, reply) => {
+  app.post("/", {
+    // Whatever the client declares (even an unparsable Content-Type, which Fastify would refuse
+    // with 415 before any parser runs), the body is read as text and parsed as JSON.
+    onRequest: async (request) => {
+      request.headers["content-type"] = "text/plain";
+    },
+  }, async (request, reply) => {
     const body = typeof request.body === "string" ? request.body : "";
     const envelope = await deps.handler.handle(body);
     return reply.code(envelope.head.status).type("application/json").send(envelope);

@@ -25,6 +25,8 @@ export const configSchema = z.object({
   maxConnections: z.coerce.number().int().positive().default(1000),
   /** Messages a poll stream may have queued before the server gives up on that worker. */
   bufferSize: z.coerce.number().int().positive().default(100),
+  /** Bytes a poll stream may have waiting before the server gives up on that worker. */
+  bufferBytes: z.coerce.number().int().positive().default(8 * 1024 * 1024),
   /** SSE comment sent on idle streams so that proxies keep them open (spec C7). */
   keepaliveInterval: positiveMs.default(15_000),
   /**

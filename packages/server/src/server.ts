@@ -108,6 +108,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       logger: logger.child({ component: "poll" }),
       maxConnections: config.maxConnections,
       bufferSize: config.bufferSize,
+      bufferBytes: config.bufferBytes,
       keepaliveInterval: config.keepaliveInterval,
       onOpen: (connection) => {
         recovery.opened(connection);

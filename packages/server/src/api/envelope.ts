@@ -37,6 +37,11 @@ export function parseEnvelope(body: string): ParsedEnvelope | ResponseEnvelope {
   if (debugTime != null && !Number.isSafeInteger(debugTime)) return invalid("'head.resonate:debug_time' must be an integer");
   if (!("data" in raw)) return invalid("'data' is required");
 
+  // A lone UTF-16 surrogate cannot be stored as UTF-8: SQLite would keep a different string than
+  // the one acknowledged (the reference's JSON parser refuses these escapes too).
+  const malformed = firstMalformedString(raw);
+  if (malformed !== undefined) return invalid(`${malformed} contains an unpaired UTF-16 surrogate`);
+
   const kind = raw["kind"];
   const corrId = rawHead["corrId"];
   if (kind === "") return response(kind, corrId, 400, "Missing or invalid 'kind' field — must be a non-empty string");
@@ -49,4 +54,24 @@ export function parseEnvelope(body: string): ParsedEnvelope | ResponseEnvelope {
 
 export function isResponse(value: ParsedEnvelope | ResponseEnvelope): value is ResponseEnvelope {
   return isRecord((value as ResponseEnvelope).head) && "status" in (value as ResponseEnvelope).head;
+}
+
+/** The path of the first key or string that is not well-formed UTF-16, if any. */
+function firstMalformedString(value: unknown, path = "body"): string | undefined {
+  if (typeof value === "string") return value.isWellFormed() ? undefined : path;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = firstMalformedString(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (isRecord(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (!key.isWellFormed()) return `a key in ${path}`;
+      const found = firstMalformedString(item, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }

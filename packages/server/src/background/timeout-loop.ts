@@ -25,7 +25,7 @@ export class TimeoutLoop {
 
   runOnce(now = this.deps.clock.now()): number {
     const handled = this.deps.store.transact((tx) =>
-      tick({ tx, now, retryTimeout: this.deps.retryTimeout, corrId: "" }),
+      tick({ tx, now, retryTimeout: this.deps.retryTimeout, corrId: "" }, this.deps.logger),
     );
     if (handled > 0) this.deps.onCommit();
     return handled;

@@ -143,7 +143,14 @@ export class Dispatcher {
         this.deps.logger.error({ err: error }, "claiming outgoing messages failed");
         return;
       }
-      for (const outgoing of batch) this.deliver(outgoing);
+      for (const outgoing of batch) {
+        // One undeliverable message must never take the dispatcher (or the process) down.
+        try {
+          this.deliver(outgoing);
+        } catch (error) {
+          this.deps.logger.error({ err: error, address: outgoing.address, kind: outgoing.kind }, "message dropped: delivery failed");
+        }
+      }
       if (batch.length < CLAIM_BATCH) return;
     }
   }
@@ -162,19 +169,28 @@ export class Dispatcher {
     const liveIds = new Set(live.map((o) => o.taskId));
     for (const offer of offers) if (!liveIds.has(offer.taskId)) this.offers.forget(offer.taskId);
     for (const offer of live) {
-      const address = parseAddress(offer.address);
-      if (address?.scheme !== "poll") continue;
-      // Within the whole group, even for poll://any@group/pid: the preferred stream had its chance.
-      const connection = this.deps.registry.route({ ...address, id: undefined }, (list) =>
-        this.leastLoaded(list.filter((c) => !offer.tried.has(c))),
-      );
-      if (!connection) {
+      try {
+        this.reofferOne(offer);
+      } catch (error) {
+        this.deps.logger.error({ err: error, task: offer.taskId }, "re-offer failed");
         this.offers.forget(offer.taskId);
-        continue;
       }
-      const sent = this.sendExecute(connection, offer.taskId, offer.version, offer.address, offer);
-      this.deps.logger.info({ task: offer.taskId, version: offer.version, pid: connection.id, sent }, "execute re-offered to another stream");
     }
+  }
+
+  private reofferOne(offer: Offer): void {
+    const address = parseAddress(offer.address);
+    if (address?.scheme !== "poll") return;
+    // Within the whole group, even for poll://any@group/pid: the preferred stream had its chance.
+    const connection = this.deps.registry.route({ ...address, id: undefined }, (list) =>
+      this.leastLoaded(list.filter((c) => !offer.tried.has(c))),
+    );
+    if (!connection) {
+      this.offers.forget(offer.taskId);
+      return;
+    }
+    const sent = this.sendExecute(connection, offer.taskId, offer.version, offer.address, offer);
+    this.deps.logger.info({ task: offer.taskId, version: offer.version, pid: connection.id, sent }, "execute re-offered to another stream");
   }
 
   private deliver(outgoing: Outgoing): void {

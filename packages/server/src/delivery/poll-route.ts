@@ -11,6 +11,8 @@ export interface PollRouteOptions {
   maxConnections: number;
   /** Messages a stream may have waiting for the socket before the server disconnects it. */
   bufferSize: number;
+  /** Bytes a stream may have waiting for the socket before the server disconnects it. */
+  bufferBytes: number;
   keepaliveInterval: number;
   /** Present when authentication is on: the stream needs a valid bearer token. */
   auth?: Authenticator | undefined;
@@ -29,8 +31,7 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
 
   app.get<{ Params: { group: string; id: string } }>(
     "/poll/:group/:id",
-    // Messages are serialised once by the dispatcher; the stream writes them as they are.
-    { sse: { kind: "manual", serializer: (data: string) => data } },
+    { sse: { kind: "manual" } },
     async (request, reply) => {
       const { group, id } = request.params;
       if (options.auth && !(await options.auth.verify(bearerToken(request.headers.authorization)))) {
@@ -43,21 +44,27 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
 
       let waiting = 0; // messages handed to the socket that it has not flushed yet
       let open = true;
+      const cutOff = (why: string) => {
+        // A reader this far behind is stuck: drop it rather than hold its messages in memory.
+        // destroy, not end: end would wait forever to flush to a client that does not read.
+        logger.warn({ group, pid: id, waiting, bytes: reply.raw.writableLength }, why);
+        open = false;
+        reply.raw.destroy();
+      };
       const connection: PollConnection = {
         group,
         id,
         seq: registry.newSeq(),
         send(message) {
           if (!open || !reply.sse.isConnected) return false;
-          if (waiting >= options.bufferSize) {
-            // A reader this far behind is stuck: cut it off rather than hold its messages in
-            // memory; its tasks come back through retries and lease expiry.
-            logger.warn({ group, pid: id, waiting }, "poll stream disconnected: client is not reading");
-            connection.close();
+          if (waiting >= options.bufferSize || reply.raw.writableLength >= options.bufferBytes) {
+            cutOff("poll stream disconnected: client is not reading");
             return false;
           }
+          // The event format is one `data:` line (messages are JSON without newlines) and a blank
+          // line; written straight to the socket so that each message costs one write callback.
           waiting++;
-          reply.sse.send({ data: message }).finally(() => waiting--);
+          reply.raw.write(`data: ${message}\n\n`, () => waiting--);
           return true;
         },
         close() {

@@ -70,6 +70,12 @@ export interface StoreSnapshot {
 }
 
 export interface Tx {
+  /**
+   * Runs `fn` as a savepoint: if it throws, its writes are undone and the error is returned, while
+   * the enclosing transaction goes on. Lets a background pass skip one bad row instead of failing.
+   */
+  attempt(fn: () => void): Error | undefined;
+
   // Promises
   getPromise(id: string): PromiseRecord | undefined;
   insertPromise(promise: PromiseRecord): void;

@@ -90,8 +90,9 @@ export interface SpawnOptions {
 
 /**
  * Starts `node --import tsx src/main.ts <args>` with process.execPath (no npx wrapper that could
- * swallow a kill). With waitListening, resolves once the listening line names the URL; rejects
- * with both streams if the process exits first or the deadline passes.
+ * swallow a kill). With waitListening, resolves once the "server listening" line (info level:
+ * pass a --log-level of info or lower) names the URL; rejects with both streams if the process
+ * exits first or the deadline passes.
  */
 export async function spawnServer(args: string[], options: SpawnOptions = {}): Promise<ChildServer> {
   const { waitListening = true, timeoutMs = 20_000 } = options;

@@ -18,10 +18,15 @@ export class DatabaseOpenError extends Error {
 export function openDatabase(path: string, options: { synchronous?: "normal" | "full" } = {}): Database.Database {
   let db: Database.Database;
   try {
-    if (path !== ":memory:" && !path.startsWith("file:")) mkdirSync(dirname(path), { recursive: true });
+    if (path !== ":memory:" && !path.startsWith("file:")) createFolder(path);
     db = new Database(path, { timeout: 1000 });
   } catch (error) {
-    throw new DatabaseOpenError(`cannot open database ${path}: ${(error as Error).message}`);
+    if (error instanceof DatabaseOpenError) throw error;
+    const code = (error as { code?: string }).code ?? "";
+    const reason = ["EROFS", "EACCES", "EPERM"].includes(code) || code.startsWith("SQLITE_CANTOPEN")
+      ? `the file or its folder is not writable (read-only file system or permissions): ${(error as Error).message}`
+      : (error as Error).message;
+    throw new DatabaseOpenError(`cannot open database ${path}: ${reason}`);
   }
   try {
     // One server per database file: an exclusive lock makes a second server fail at start
@@ -30,6 +35,10 @@ export function openDatabase(path: string, options: { synchronous?: "normal" | "
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
     db.pragma("foreign_keys = ON");
+    // Damaged pages behind an intact header would otherwise surface as 500s on every request
+    // that touches them; refuse to start instead. Costs a read of the file.
+    const check = db.pragma("quick_check", { simple: true });
+    if (check !== "ok") throw new DatabaseOpenError(`database ${path} is corrupt (quick_check: ${String(check)})`);
     migrate(db, path);
     return db;
   } catch (error) {
@@ -41,10 +50,21 @@ export function openDatabase(path: string, options: { synchronous?: "normal" | "
         ? "the file is not a valid SQLite database (corrupt or another format)"
         : code === "SQLITE_BUSY"
           ? "the database is locked by another process (is another server running on it?)"
-          : code === "SQLITE_READONLY" || code === "SQLITE_CANTOPEN"
-            ? "the database file or its folder is not writable"
+          : code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_IOERR")
+            ? `the database file or its folder is not writable (read-only file system or permissions): ${(error as Error).message}`
             : (error as Error).message;
     throw new DatabaseOpenError(`cannot use database ${path}: ${reason}`);
+  }
+}
+
+/** Creates the folder of a database file, so that `--db ./data/test.db` works on a fresh clone. */
+function createFolder(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw new DatabaseOpenError(
+      `cannot create database ${path}: its folder cannot be created, the parent is not writable (read-only file system or permissions): ${(error as Error).message}`,
+    );
   }
 }
 

@@ -85,12 +85,26 @@ function toSchedule(row: ScheduleSqlRow): ScheduleRecord {
   return schedule;
 }
 
-/** Fetches limit + 1 rows so that the page knows whether a cursor is due. */
-function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
-  if (rows.length <= limit) return { items: rows };
-  const items = rows.slice(0, limit);
-  return { items, cursor: items[items.length - 1]!.id };
+/** The most a search page carries; a page of huge records ends early, with a cursor. */
+const PAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Cuts rows (fetched as limit + 1) into a page: at most `limit` rows and about PAGE_BYTES of them
+ * (always at least one), with a cursor when more rows exist.
+ */
+function page<T extends { id: string }>(rows: T[], limit: number, size: (row: T) => number): Page<T> {
+  const items: T[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    if (items.length === limit || (items.length > 0 && bytes + size(row) > PAGE_BYTES)) break;
+    items.push(row);
+    bytes += size(row);
+  }
+  return items.length < rows.length ? { items, cursor: items[items.length - 1]!.id } : { items };
 }
+
+const promiseBytes = (p: PromiseRecord) =>
+  p.id.length + (p.param.data?.length ?? 0) + (p.value.data?.length ?? 0) + JSON.stringify(p.tags).length;
 
 /** `AND EXISTS (…)` per tag, so that every given key/value must be present. */
 function tagFilter(column: string, tags: Record<string, string> | undefined, params: unknown[]): string {
@@ -181,6 +195,15 @@ export class SqliteStore implements Store, Tx {
     return this.db.transaction(() => fn(this)).immediate();
   }
 
+  attempt(fn: () => void): Error | undefined {
+    try {
+      this.db.transaction(fn)(); // nested in the open transaction: a SAVEPOINT
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
   ping(): boolean {
     try {
       return this.s.ping.get() === 1;
@@ -248,7 +271,7 @@ export class SqliteStore implements Store, Tx {
     sql += " ORDER BY id LIMIT ?";
     params.push(query.limit + 1);
     const rows = this.db.prepare(sql).all(...params) as PromiseSqlRow[];
-    return page(rows.map(toPromise), query.limit);
+    return page(rows.map(toPromise), query.limit, promiseBytes);
   }
 
   // ---- tasks
@@ -309,7 +332,7 @@ export class SqliteStore implements Store, Tx {
     sql += " ORDER BY id LIMIT ?";
     params.push(query.limit + 1);
     const rows = this.db.prepare(sql).all(...params) as TaskSqlRow[];
-    return page(rows.map(toTask), query.limit);
+    return page(rows.map(toTask), query.limit, (t) => t.id.length + 100);
   }
 
   // ---- callbacks
@@ -412,7 +435,7 @@ export class SqliteStore implements Store, Tx {
     sql += " ORDER BY id LIMIT ?";
     params.push(query.limit + 1);
     const rows = this.db.prepare(sql).all(...params) as ScheduleSqlRow[];
-    return page(rows.map(toSchedule), query.limit);
+    return page(rows.map(toSchedule), query.limit, (sc) => sc.id.length + (sc.promiseParam.data?.length ?? 0) + JSON.stringify(sc.promiseTags).length);
   }
 
   // ---- debug
