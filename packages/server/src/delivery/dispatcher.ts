@@ -11,6 +11,8 @@ import type { PollRegistry } from "./registry";
 const CLAIM_BATCH = 100;
 /** How many pending tasks a newly connected worker is offered at once. */
 const BACKLOG_BATCH = 1000;
+/** Unanswered backlog offers one stream may have at a time (well below its buffer). */
+const OFFERS_PER_STREAM = 32;
 /** How long after a stream opens its group's backlog is offered. */
 const BACKLOG_SETTLE_MS = 200;
 
@@ -43,6 +45,8 @@ export class Dispatcher {
   private stopped = false;
   private reofferTimer: NodeJS.Timeout | undefined;
   private readonly backlogTimers = new Map<string, NodeJS.Timeout>();
+  /** Groups whose backlog was larger than their streams had room for. */
+  private readonly backlogged = new Set<string>();
   /** Leases per process as of the last claim; offers made since are counted by `offers`. */
   private leases = new Map<string, number>();
 
@@ -58,9 +62,10 @@ export class Dispatcher {
     });
   }
 
-  /** A task was acquired: its offer is answered. */
+  /** A task was acquired: its offer is answered, and its stream has room for more backlog. */
   acquired(taskId: string): void {
-    this.offers.forget(taskId);
+    const offer = this.offers.forget(taskId);
+    if (offer && this.backlogged.has(offer.connection.group)) this.scheduleBacklog(offer.connection.group);
   }
 
   /**
@@ -69,7 +74,10 @@ export class Dispatcher {
    * together (a server restart) the backlog spreads over all of them.
    */
   connected(connection: PollConnection): void {
-    const { group } = connection;
+    this.scheduleBacklog(connection.group);
+  }
+
+  private scheduleBacklog(group: string): void {
     if (this.paused || this.stopped || this.backlogTimers.has(group)) return;
     const timer = setTimeout(() => {
       this.backlogTimers.delete(group);
@@ -79,21 +87,37 @@ export class Dispatcher {
     this.backlogTimers.set(group, timer);
   }
 
+  /**
+   * Queues executes for the group's pending tasks, but no more than its streams have room for
+   * (OFFERS_PER_STREAM unanswered offers each), so that a large backlog never overflows a stream's
+   * buffer; the rest follows as workers acquire what they were offered.
+   */
   private offerBacklog(group: string): void {
     if (this.paused || this.stopped) return;
+    const streams = this.deps.registry.inGroup(group);
+    let room = streams.reduce((sum, c) => sum + Math.max(0, OFFERS_PER_STREAM - this.offers.pendingFor(c)), 0);
+    if (room === 0) return;
     const now = this.deps.clock.now();
+    let more = false;
     const queued = this.deps.store.transact((tx) => {
       let count = 0;
       for (const task of tx.pendingTasksForGroup(group, BACKLOG_BATCH)) {
         const until = delayedUntil(task.tags);
         if ((until !== undefined && now < until) || this.offers.has(task.id)) continue;
+        if (room === 0) {
+          more = true;
+          break;
+        }
         tx.enqueueExecute(task.id, task.version, task.target);
+        room--;
         count++;
       }
       return count;
     });
+    if (more) this.backlogged.add(group);
+    else this.backlogged.delete(group);
     if (queued > 0) {
-      this.deps.logger.info({ group, tasks: queued }, "backlog of pending tasks offered to the group's streams");
+      this.deps.logger.info({ group, tasks: queued, more }, "backlog of pending tasks offered to the group's streams");
       this.kick();
     }
   }

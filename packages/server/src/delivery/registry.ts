@@ -54,6 +54,10 @@ export class PollRegistry {
     return this.groups.get(group)?.filter((c) => c.id === id) ?? [];
   }
 
+  inGroup(group: string): PollConnection[] {
+    return [...(this.groups.get(group) ?? [])];
+  }
+
   all(): PollConnection[] {
     return [...this.groups.values()].flat();
   }
