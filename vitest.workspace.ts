@@ -5,4 +5,5 @@ export const projects = [
   "packages/sdk",
   "packages/examples",
   "packages/e2e",
+  "packages/bench",
 ];

@@ -409,6 +409,17 @@ export class World {
     return this.track(new ManagedProcess(opts.label, NODE22, [path.join(FIXTURES_DIR, file), ...(opts.args ?? [])], { cwd: E2E_ROOT, env, logDir: this.dir }));
   }
 
+  /**
+   * Spawn any program as a tracked process of this world (killed and reaped after the test). Use an
+   * absolute executable (e.g. `process.execPath`), never a wrapper such as npx. The environment is
+   * the clean base environment (no RESONATE_* / E2E_* of the test process) plus `env`.
+   */
+  spawnProcess(label: string, command: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): ManagedProcess {
+    if (this.procs.some((p) => p.label === label)) throw new Error(`duplicate label ${label}`);
+    const env = { ...baseEnv(), ...(opts.env ?? {}) };
+    return this.track(new ManagedProcess(label, command, args, { cwd: opts.cwd ?? REPO_ROOT, env, logDir: this.dir }));
+  }
+
   /** Start an official-SDK worker and wait until its poll stream is open. */
   async startWorker(opts: FixtureOptions & { file?: string; readyTimeoutMs?: number }): Promise<ManagedProcess> {
     const p = this.spawnFixture(opts.file ?? "worker.mjs", opts);

@@ -5,6 +5,9 @@ import { type Authenticator, bearerToken } from "../api/auth";
 import type { PollConnection } from "./connection";
 import type { PollRegistry } from "./registry";
 
+/** How long a stream may stay backed up, with more than bufferSize messages waiting, before it is cut. */
+const STALL_MS = 1000;
+
 export interface PollRouteOptions {
   registry: PollRegistry;
   logger: Logger;
@@ -42,8 +45,18 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
         return reply.code(503).type("text/plain").send("Poll registration at capacity");
       }
 
-      let waiting = 0; // messages handed to the socket that it has not flushed yet
+      // Messages written while the socket pushes back (its buffer is above the high-water mark and
+      // 'drain' has not come yet), and since when it does. One dispatch pass may write many
+      // messages before the socket gets a chance to flush, so a count alone would cut off readers
+      // that keep up: a stream is given up only when it stays backed up for STALL_MS with more than
+      // bufferSize messages waiting, or at once when bufferBytes are waiting.
+      let waiting = 0;
+      let backedUpSince: number | undefined;
       let open = true;
+      reply.raw.on("drain", () => {
+        waiting = 0;
+        backedUpSince = undefined;
+      });
       const cutOff = (why: string) => {
         // A reader this far behind is stuck: drop it rather than hold its messages in memory.
         // destroy, not end: end would wait forever to flush to a client that does not read.
@@ -57,14 +70,18 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
         seq: registry.newSeq(),
         send(message) {
           if (!open || !reply.sse.isConnected) return false;
-          if (waiting >= options.bufferSize || reply.raw.writableLength >= options.bufferBytes) {
+          if (reply.raw.writableNeedDrain) {
+            waiting++;
+            backedUpSince ??= Date.now();
+          }
+          const stalled = waiting > options.bufferSize && Date.now() - (backedUpSince ?? Date.now()) >= STALL_MS;
+          if (stalled || reply.raw.writableLength >= options.bufferBytes) {
             cutOff("poll stream disconnected: client is not reading");
             return false;
           }
           // The event format is one `data:` line (messages are JSON without newlines) and a blank
-          // line; written straight to the socket so that each message costs one write callback.
-          waiting++;
-          reply.raw.write(`data: ${message}\n\n`, () => waiting--);
+          // line, written straight to the socket.
+          reply.raw.write(`data: ${message}\n\n`);
           return true;
         },
         close() {

@@ -1,0 +1,141 @@
+// The producer loop shared by both producers (ours on Node 20, the official SDK's on Node 22): it
+// only needs a `dispatch(id, args)` that starts an invocation and returns something with `result()`.
+// Plain JavaScript so that both runtimes load the same file.
+//
+// Per invocation i it records, in ms since the epoch on this machine's clock:
+//   d[i] dispatch (burst: just before beginRpc; rate: the intended time of the open-loop schedule)
+//   c[i] beginRpc returned (the promise exists on the server)
+//   s[i] the worker's Date.now() when the function started (carried back in the result value)
+//   r[i] the result observed by this process
+//   w[i] the index of the worker that ran it
+// plus its own CPU time over the run (cpuMs),
+// and writes them to plan.out as one JSON file (no per-invocation stdout: 10k lines would make
+// parsing part of the measurement).
+import fs from "node:fs";
+
+export function mark(event, fields = {}) {
+  process.stdout.write(`${JSON.stringify({ event, t: Date.now(), ...fields })}\n`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function describe(e) {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+/**
+ * Unrecorded invocations first (`warmup` of them, 16 in flight, every result awaited), so that the
+ * measured run does not include JIT warm-up of the server, the workers and this process.
+ */
+async function warmUp(plan, dispatch) {
+  let next = 0;
+  const slot = async () => {
+    while (next < plan.warmup) {
+      const i = next++;
+      const handle = await dispatch(`${plan.idPrefix}-warm-${i}`, [i, ...(plan.args ?? [])]);
+      await handle.result();
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, slot));
+}
+
+/**
+ * plan: { mode: "burst" | "rate", n, window?, rate?, warmup?, func, args: [...extra args after i],
+ *         idPrefix, awaitResults? (default true), resultTimeoutMs, out }
+ */
+export async function runProducer(plan, dispatch) {
+  if (plan.warmup > 0) {
+    const w0 = Date.now();
+    await warmUp(plan, dispatch);
+    mark("warm", { n: plan.warmup, ms: Date.now() - w0 });
+  }
+  const n = plan.n;
+  const d = new Array(n).fill(0);
+  const c = new Array(n).fill(0);
+  const s = new Array(n).fill(0);
+  const r = new Array(n).fill(0);
+  const w = new Array(n).fill(-1);
+  const lag = plan.mode === "rate" ? new Array(n).fill(0) : undefined;
+  const errors = [];
+  let errorCount = 0;
+  let dispatched = 0;
+  let resolved = 0;
+  const waits = [];
+
+  const fail = (i, where, e) => {
+    errorCount++;
+    if (errors.length < 10) errors.push({ i, where, error: describe(e) });
+  };
+
+  const start = async (i) => {
+    const id = `${plan.idPrefix}-${i}`;
+    let handle;
+    try {
+      handle = await dispatch(id, [i, ...(plan.args ?? [])]);
+    } catch (e) {
+      fail(i, "dispatch", e);
+      return;
+    }
+    c[i] = Date.now();
+    dispatched++;
+    if (plan.awaitResults === false) return;
+    waits.push(
+      handle.result().then(
+        (v) => {
+          r[i] = Date.now();
+          if (v && typeof v === "object") {
+            s[i] = typeof v.s === "number" ? v.s : 0;
+            w[i] = typeof v.w === "number" ? v.w : -1;
+          }
+          resolved++;
+        },
+        (e) => fail(i, "result", e),
+      ),
+    );
+  };
+
+  const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
+  if (plan.mode === "burst") {
+    let next = 0;
+    const slot = async () => {
+      while (next < n) {
+        const i = next++;
+        d[i] = Date.now();
+        await start(i);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, plan.window ?? 64) }, slot));
+  } else {
+    // Open loop: invocation i is due at t0 + i/rate whatever happened to the ones before, so a slow
+    // server shows up as latency, not as a lower offered rate. Latency counts from the due time.
+    const origin = t0 + 20;
+    const due = (i) => origin + (i * 1000) / plan.rate;
+    const inFlight = [];
+    let next = 0;
+    while (next < n) {
+      const now = Date.now();
+      while (next < n && due(next) <= now) {
+        const i = next++;
+        d[i] = Math.round(due(i));
+        lag[i] = now - d[i];
+        inFlight.push(start(i));
+      }
+      if (next < n) await sleep(Math.max(0, due(next) - Date.now()));
+    }
+    await Promise.all(inFlight);
+  }
+  const dispatchEnd = Date.now();
+  mark("dispatched", { n: dispatched, ms: dispatchEnd - t0 });
+
+  const all = Promise.all(waits);
+  const timedOut = await Promise.race([all.then(() => false), sleep(plan.resultTimeoutMs ?? 120_000).then(() => true)]);
+  const end = Date.now();
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+  fs.writeFileSync(
+    plan.out,
+    JSON.stringify({ n, t0, dispatchEnd, end, cpuMs, dispatched, resolved, errorCount, errors, timedOut, d, c, s, r, w, lag }),
+  );
+  mark("done", { dispatched, resolved, errorCount, timedOut });
+}

@@ -1,0 +1,152 @@
+// pnpm bench [--workload throughput|latency|recovery|scale|ceilings]… [--sdk ours|official|both] [--smoke]
+//
+// Starts a fresh server (temp database, --log-level warn) and real worker processes per workload,
+// prints a table and one JSON line per workload on stdout (progress on stderr). The ceilings (bare
+// Fastify echo, SQLite commits) are always measured first in the same run, so that every figure
+// can be read as a share of what this machine allows. See docs/performance.md.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type { BenchContext, WorkloadOutput } from "./context";
+import { cpuAccounts, killAllSync } from "./procs";
+import { summarizeProfile } from "./profile-summary";
+import { machineInfo, table } from "./report";
+import { profileServersInto } from "./server";
+import { SDKS, type Sdk } from "./sdks";
+import { measureCeilings } from "./workloads/ceilings";
+import { latency } from "./workloads/latency";
+import { recovery } from "./workloads/recovery";
+import { scale } from "./workloads/scale";
+import { throughput } from "./workloads/throughput";
+
+const WORKLOADS = ["ceilings", "throughput", "latency", "recovery", "scale"] as const;
+type Workload = (typeof WORKLOADS)[number];
+const RUNNERS: Record<Exclude<Workload, "ceilings">, (ctx: BenchContext) => Promise<WorkloadOutput>> = { throughput, latency, recovery, scale };
+
+const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk ours|official|both] [--smoke]
+  --workload  may be repeated or comma-separated; default: all (the ceilings always run first)
+  --sdk       which SDK the clients and workers use; default: both
+  --smoke     tiny sizes, a few seconds per workload: checks that every workload still runs
+  --profile   run every server under V8's --cpu-prof; after each workload print where its CPU went
+              (the profiles are kept; profiling itself slows the server, so its figures are not comparable)`;
+
+function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean } {
+  const { values } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== "--"), // pnpm passes a literal "--" through
+    options: {
+      workload: { type: "string", multiple: true },
+      sdk: { type: "string", default: "both" },
+      smoke: { type: "boolean", default: false },
+      profile: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const asked = (values.workload ?? []).flatMap((w) => w.split(",")).filter(Boolean);
+  for (const w of asked) if (!(WORKLOADS as readonly string[]).includes(w)) fail(`unknown workload '${w}'`);
+  const workloads = asked.length === 0 ? [...WORKLOADS] : WORKLOADS.filter((w) => w === "ceilings" || asked.includes(w));
+  const sdk = values.sdk!;
+  if (sdk !== "both" && !(SDKS as readonly string[]).includes(sdk)) fail(`unknown sdk '${sdk}'`);
+  return { workloads, sdks: sdk === "both" ? [...SDKS] : [sdk as Sdk], smoke: values.smoke!, profile: values.profile! };
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`${msg}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const { workloads, sdks, smoke, profile } = parse();
+  const profileDir = profile ? fs.mkdtempSync(path.join(os.tmpdir(), "resonate-bench-profiles-")) : undefined;
+  profileServersInto(profileDir);
+  const profilesSeen = new Set<string>();
+  if (Number(process.versions.node.split(".")[0]) !== 20) {
+    process.stderr.write(`note: the server and our SDK are measured on ${process.version}; the product targets Node 20\n`);
+  }
+  const machine = machineInfo();
+  const ctx: BenchContext = {
+    smoke,
+    sdks,
+    ceilings: undefined,
+    log: (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`),
+  };
+  ctx.log(`${smoke ? "smoke run" : "full run"}: ${workloads.join(", ")} with ${sdks.join(", ")} on ${machine.nproc} × ${machine.cpu}, ${machine.node}, load ${machine.loadavgAtStart.join(" ")}`);
+  if (!smoke && machine.loadavgAtStart[0]! >= 1) ctx.log(`warning: 1-minute load average is ${machine.loadavgAtStart[0]}: other work on this machine will skew the figures`);
+
+  process.stdout.write(
+    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, ${machine.platform}; server/our SDK on Node ${machine.node}, official SDK on Node ${machine.nodeOfficial ?? "?"}; load average at start ${machine.loadavgAtStart.join(" ")}${smoke ? "; SMOKE sizes (figures mean nothing)" : ""}\n\n`,
+  );
+
+  let failures = 0;
+  const emit = (name: Workload, output: WorkloadOutput, startedAt: number, loadavgAtStart: number[], cpu0: ReturnType<typeof cpuAccounts>) => {
+    const cpu1 = cpuAccounts();
+    const seconds = (Date.now() - startedAt) / 1000;
+    // Other programs' CPU over this workload, in cores (our children are reaped by now).
+    const otherCores = cpu0 && cpu1 ? Math.max(0, Math.round(((cpu1.machineMs - cpu0.machineMs - (cpu1.oursMs - cpu0.oursMs)) / 1000 / seconds) * 100) / 100) : null;
+    const oursCores = cpu0 && cpu1 ? Math.round(((cpu1.oursMs - cpu0.oursMs) / 1000 / seconds) * 100) / 100 : null;
+    process.stdout.write(`${table(`${name}${smoke ? " (smoke)" : ""}`, output.rows, sdks)}`);
+    process.stdout.write(`(bench processes used ${oursCores ?? "?"} cores on average, other programs ${otherCores ?? "?"} of ${machine.nproc}${otherCores !== null && otherCores > 0.2 ? ": NOT a quiet machine, figures skewed" : ""})\n\n`);
+    for (const p of output.problems) process.stdout.write(`PROBLEM (${name}): ${p}\n`);
+    const line = {
+      bench: name,
+      smoke,
+      ok: output.problems.length === 0,
+      problems: output.problems,
+      at: new Date(startedAt).toISOString(),
+      durationMs: Date.now() - startedAt,
+      machine: { ...machine, loadavgAtStart, loadavgAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) },
+      cpuCores: { bench: oursCores, otherPrograms: otherCores },
+      sdks,
+      params: output.params,
+      results: output.results,
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n\n`);
+    if (output.problems.length > 0) failures++;
+  };
+
+  for (const name of workloads) {
+    const startedAt = Date.now();
+    const loadavgAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
+    const cpu0 = cpuAccounts();
+    let output: WorkloadOutput;
+    try {
+      if (name === "ceilings") {
+        const measured = await measureCeilings(ctx);
+        ctx.ceilings = measured.ceilings;
+        output = measured.output;
+      } else {
+        output = await RUNNERS[name](ctx);
+      }
+    } catch (error) {
+      ctx.log(`${name} failed: ${(error as Error).stack ?? String(error)}`);
+      output = { params: {}, results: {}, rows: [], problems: [`the workload did not finish: ${(error as Error).message.split("\n")[0]}`] };
+    }
+    emit(name, output, startedAt, loadavgAtStart, cpu0);
+    if (profileDir) {
+      for (const file of fs.readdirSync(profileDir).filter((f) => f.endsWith(".cpuprofile") && !profilesSeen.has(f))) {
+        profilesSeen.add(file);
+        // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the server's main thread
+        // (the others are tsx's module-loader thread, idle after start-up).
+        if (file.split(".")[4] !== "0") continue;
+        ctx.log(`${name}: server profile\n${summarizeProfile(path.join(profileDir, file), 30)}`);
+      }
+    }
+  }
+  if (profileDir) ctx.log(`server profiles kept in ${profileDir} (open them in Chrome DevTools → Performance)`);
+  ctx.log(failures === 0 ? "done" : `done; ${failures} workload(s) reported problems`);
+  process.exitCode = failures === 0 ? 0 : 1;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    killAllSync();
+    process.exit(130);
+  });
+}
+process.on("exit", () => killAllSync());
+
+await main();

@@ -1,0 +1,89 @@
+// latency: an open-loop producer offers a fixed rate of no-op invocations (each due at its own
+// time, whatever happened to the previous ones) to 2 workers. Figures: p50/p90/p99/max of
+// dispatch→start (worker's clock at function start − due time) and dispatch→result (producer sees
+// the result − due time), against the round trip of a bare Fastify echo on this machine.
+import { type CpuSplit, analyze, correctness, cpuOf, cpuSplit } from "../analysis";
+import { type BenchContext, type Row, type WorkloadOutput, disposeDir, forEachSdk, stopAll } from "../context";
+import { cpuMs, makeRunDir } from "../procs";
+import { type Sdk, startProducer, startWorkers } from "../sdks";
+import { type BenchServer, formatWarnings, serverWarnings, startServer } from "../server";
+import { ratio } from "../stats";
+
+const WORKERS = 2;
+
+export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
+  const rate = ctx.smoke ? 50 : 200;
+  const seconds = ctx.smoke ? 1 : 15;
+  const n = rate * seconds;
+  const warmup = ctx.smoke ? 10 : 300;
+  const params = { ratePerSecond: rate, seconds, invocations: n, warmupInvocations: warmup, workers: WORKERS, function: "noop", dispatchTime: "the open-loop due time" };
+  const results: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const per: Partial<Record<Sdk, ReturnType<typeof analyze> & { cpu: CpuSplit }>> = {};
+
+  await forEachSdk(ctx, async (sdk) => {
+    ctx.log(`latency/${sdk}: ${rate}/s for ${seconds} s, ${WORKERS} workers`);
+    const dir = makeRunDir(`latency-${sdk}`);
+    let server: BenchServer | undefined;
+    let failed = true;
+    try {
+      server = await startServer(dir);
+      const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
+      const producer = await startProducer(sdk, {
+        url: server.url,
+        dir,
+        label: "producer",
+        plan: { mode: "rate", n, rate, warmup, func: "noop", idPrefix: `lat-${sdk}`, target: "poll://any@workers", resultTimeoutMs: 60_000 },
+      });
+      // CPU is counted from the end of the warm-up (the producer counts its own the same way).
+      await producer.child.waitFor("warm", 120_000);
+      const cpu0 = cpuMs(server.child.pid) ?? 0;
+      const workersCpu0 = cpuOf(workers);
+      const out = await producer.done(seconds * 1000 + 90_000);
+      const cpu = (cpuMs(server.child.pid) ?? 0) - cpu0;
+      const workersCpu = cpuOf(workers) - workersCpu0;
+      const t = analyze(out);
+      const p = correctness(`latency/${sdk}`, t);
+      problems.push(...p);
+      per[sdk] = { ...t, cpu: cpuSplit(t, cpu, out.cpuMs, workersCpu) };
+      results[sdk] = per[sdk];
+      failed = p.length > 0;
+    } catch (error) {
+      problems.push(`latency/${sdk}: ${(error as Error).message.split("\n")[0]}`);
+      results[sdk] = { error: (error as Error).message.slice(0, 2000) };
+    } finally {
+      await stopAll(dir, server);
+      const warnings = serverWarnings(dir);
+      if (results[sdk]) (results[sdk] as Record<string, unknown>).serverWarnings = warnings;
+      if (Object.keys(warnings).length > 0) failed = true; // keep the logs
+      disposeDir(dir, failed, ctx.log);
+    }
+  });
+
+  const c = ctx.ceilings;
+  const v = (f: (x: NonNullable<(typeof per)[Sdk]>) => number | string | null) =>
+    Object.fromEntries(ctx.sdks.map((s) => [s, per[s] ? f(per[s]) : null])) as Row["values"];
+  const pct = (s: { p50: number; p90: number; p99: number; max: number }) => `${s.p50} / ${s.p90} / ${s.p99} / ${s.max}`;
+  const rows: Row[] = [
+    { metric: "dispatch→start ms p50/p90/p99/max", values: v((x) => pct(x.dispatchToStart)) },
+    { metric: "dispatch→result ms p50/p90/p99/max", values: v((x) => pct(x.dispatchToResult)) },
+    { metric: "  start→result ms p50/p90/p99/max", values: v((x) => pct(x.startToResult)) },
+    { metric: "completed / errors", values: v((x) => `${x.completed} / ${x.errors}`) },
+    { metric: "producer schedule lag ms p99", values: v((x) => x.scheduleLag?.p99 ?? null) },
+    { metric: "busy cores: server / producer / workers", values: v((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}`) },
+    { metric: "dispatch→result p50 ÷ echo round trip p50", values: v((x) => ratio(x.dispatchToResult.p50, c?.echoSerial.p50, 1)) },
+    { metric: "server warnings", values: Object.fromEntries(ctx.sdks.map((s) => [s, formatWarnings((results[s] as { serverWarnings?: Record<string, number> } | undefined)?.serverWarnings)])) },
+  ];
+  if (c) {
+    for (const sdk of ctx.sdks) {
+      const x = per[sdk];
+      if (!x) continue;
+      (results[sdk] as Record<string, unknown>).vsCeilings = {
+        echoRoundTripP50Ms: c.echoSerial.p50,
+        dispatchToResultP50InEchoRoundTrips: ratio(x.dispatchToResult.p50, c.echoSerial.p50, 1),
+        dispatchToStartP50InEchoRoundTrips: ratio(x.dispatchToStart.p50, c.echoSerial.p50, 1),
+      };
+    }
+  }
+  return { params, results, rows, problems };
+}

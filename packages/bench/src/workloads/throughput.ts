@@ -1,0 +1,114 @@
+// throughput: one producer dispatches N no-op invocations at poll://any@workers (a window of
+// beginRpc calls in flight, every result awaited) to 4 worker processes. Figures: invocations/s end
+// to end (first dispatch → last result observed by the producer); the dispatch rate in that run
+// (beginRpc returns/s while the workers are busy); the dispatch-only rate (the same producer,
+// beginRpc alone, no workers and no result(): what the client side can create); and the CPU each
+// role spent per invocation.
+import { type CpuSplit, analyze, correctness, cpuOf, cpuSplit, spread } from "../analysis";
+import { type BenchContext, type Row, type WorkloadOutput, disposeDir, forEachSdk, stopAll } from "../context";
+import { cpuMs, makeRunDir, rssMb } from "../procs";
+import { type Sdk, startProducer, startWorkers } from "../sdks";
+import { type BenchServer, formatWarnings, serverWarnings, startServer } from "../server";
+import { ratio } from "../stats";
+
+const WORKERS = 4;
+/** Protocol requests per invocation, both SDKs: promise.create, register_listener, task.acquire, task.fulfill. */
+export const REQUESTS_PER_INVOCATION = 4;
+
+export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
+  const n = ctx.smoke ? 200 : 10_000;
+  const window = 64;
+  const warmup = ctx.smoke ? 10 : 500;
+  const params = { invocations: n, warmupInvocations: warmup, workers: WORKERS, window, function: "noop", target: "poll://any@workers", serverFlags: "defaults + --log-level warn" };
+  const results: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const per: Partial<Record<Sdk, ReturnType<typeof analyze> & { dispatchAloneRate: number; cpu: CpuSplit; serverRssMb?: number }>> = {};
+
+  await forEachSdk(ctx, async (sdk) => {
+    ctx.log(`throughput/${sdk}: ${n} no-op invocations, ${WORKERS} workers`);
+    const dir = makeRunDir(`throughput-${sdk}`);
+    let server: BenchServer | undefined;
+    let failed = true;
+    try {
+      server = await startServer(dir);
+      const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
+      const producer = await startProducer(sdk, {
+        url: server.url,
+        dir,
+        label: "producer",
+        plan: { mode: "burst", n, window, warmup, func: "noop", idPrefix: `tp-${sdk}`, target: "poll://any@workers", resultTimeoutMs: ctx.smoke ? 30_000 : 300_000 },
+      });
+      // CPU is counted from the end of the warm-up (the producer counts its own the same way).
+      await producer.child.waitFor("warm", 120_000);
+      const cpu0 = cpuMs(server.child.pid) ?? 0;
+      const workersCpu0 = cpuOf(workers);
+      const out = await producer.done(ctx.smoke ? 60_000 : 400_000);
+      const cpu = (cpuMs(server.child.pid) ?? 0) - cpu0;
+      const workersCpu = cpuOf(workers) - workersCpu0;
+      const t = analyze(out);
+      const p = correctness(`throughput/${sdk}`, t);
+      problems.push(...p);
+      const serverRssMb = rssMb(server.child.pid);
+
+      // Dispatch alone: the same producer, beginRpc only, to a group nobody serves (the tasks stay
+      // pending; their executes are dropped), on the same server right after.
+      ctx.log(`throughput/${sdk}: dispatch alone, ${n} beginRpc without workers`);
+      const alone = await startProducer(sdk, {
+        url: server.url,
+        dir,
+        label: "dispatch-alone",
+        plan: { mode: "burst", n, window, warmup: 0, func: "noop", idPrefix: `tpd-${sdk}`, target: "poll://any@nobody", awaitResults: false, resultTimeoutMs: 1000 },
+      });
+      const aloneOut = await alone.done(ctx.smoke ? 60_000 : 400_000);
+      const aloneTimings = analyze(aloneOut);
+      if (aloneTimings.errors > 0) problems.push(`throughput/${sdk} dispatch alone: ${aloneTimings.errors} beginRpc failed (${aloneTimings.firstErrors.slice(0, 3).join("; ")})`);
+      per[sdk] = { ...t, dispatchAloneRate: aloneTimings.dispatchRate, cpu: cpuSplit(t, cpu, out.cpuMs, workersCpu), serverRssMb };
+      results[sdk] = per[sdk];
+      failed = p.length > 0;
+    } catch (error) {
+      problems.push(`throughput/${sdk}: ${(error as Error).message.split("\n")[0]}`);
+      results[sdk] = { error: (error as Error).message.slice(0, 2000) };
+    } finally {
+      await stopAll(dir, server);
+      const warnings = serverWarnings(dir);
+      if (results[sdk]) (results[sdk] as Record<string, unknown>).serverWarnings = warnings;
+      if (Object.keys(warnings).length > 0) failed = true; // keep the logs
+      disposeDir(dir, failed, ctx.log);
+    }
+  });
+
+  const c = ctx.ceilings;
+  const v = (f: (x: NonNullable<(typeof per)[Sdk]>) => number | string | null) =>
+    Object.fromEntries(ctx.sdks.map((s) => [s, per[s] ? f(per[s]) : null])) as Row["values"];
+  const rows: Row[] = [
+    { metric: "end to end, invocations/s", values: v((x) => x.endToEndRate) },
+    { metric: "dispatch rate in that run (beginRpc returned), /s", values: v((x) => x.dispatchRate) },
+    { metric: "dispatch alone (no workers, no result()), /s", values: v((x) => x.dispatchAloneRate) },
+    { metric: "dispatch→result p50 / p99 / max ms", values: v((x) => `${x.dispatchToResult.p50} / ${x.dispatchToResult.p99} / ${x.dispatchToResult.max}`) },
+    { metric: "  dispatch→start p50 / p99 / max ms", values: v((x) => `${x.dispatchToStart.p50} / ${x.dispatchToStart.p99} / ${x.dispatchToStart.max}`) },
+    { metric: "  start→result p50 / p99 / max ms", values: v((x) => `${x.startToResult.p50} / ${x.startToResult.p99} / ${x.startToResult.max}`) },
+    { metric: "completed / errors", values: v((x) => `${x.completed} / ${x.errors}`) },
+    { metric: "per worker", values: v((x) => spread(x.perWorker, WORKERS)) },
+    { metric: "CPU ms/invocation: server / producer / workers", values: v((x) => `${x.cpu.perInvocationMs.server} / ${x.cpu.perInvocationMs.producer} / ${x.cpu.perInvocationMs.workers}`) },
+    { metric: "busy cores: server / producer / workers", values: v((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}`) },
+    { metric: `${REQUESTS_PER_INVOCATION} req/inv ÷ echo req/s`, values: v((x) => ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c?.echo.rate)) },
+    { metric: "invocations/s ÷ server promise.create/s", values: v((x) => ratio(x.endToEndRate, c?.serverCreate.rate)) },
+    { metric: "dispatch alone ÷ server promise.create/s", values: v((x) => ratio(x.dispatchAloneRate, c?.serverCreate.rate)) },
+    { metric: `${REQUESTS_PER_INVOCATION} commits/inv ÷ SQLite NORMAL commits/s`, values: v((x) => ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c?.sqliteNormal.rate)) },
+    { metric: "server warnings", values: Object.fromEntries(ctx.sdks.map((s) => [s, formatWarnings((results[s] as { serverWarnings?: Record<string, number> } | undefined)?.serverWarnings)])) },
+  ];
+  if (c) {
+    for (const sdk of ctx.sdks) {
+      const x = per[sdk];
+      if (!x) continue;
+      (results[sdk] as Record<string, unknown>).vsCeilings = {
+        requestsPerInvocation: REQUESTS_PER_INVOCATION,
+        requestRateShareOfEcho: ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c.echo.rate),
+        shareOfServerCreateRate: ratio(x.endToEndRate, c.serverCreate.rate),
+        dispatchAloneShareOfServerCreateRate: ratio(x.dispatchAloneRate, c.serverCreate.rate),
+        commitRateShareOfSqliteNormal: ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c.sqliteNormal.rate),
+      };
+    }
+  }
+  return { params, results, rows, problems };
+}
