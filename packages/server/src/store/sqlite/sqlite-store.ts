@@ -257,20 +257,7 @@ export class SqliteStore implements Store, Tx {
   }
 
   searchPromises(query: PromiseQuery): Page<PromiseRecord> {
-    const params: unknown[] = [];
-    let sql = "SELECT * FROM promises WHERE 1 = 1";
-    if (query.state !== undefined) {
-      sql += " AND state = ?";
-      params.push(query.state);
-    }
-    if (query.cursor !== undefined) {
-      sql += " AND id > ?";
-      params.push(query.cursor);
-    }
-    sql += tagFilter("promises.tags", query.tags, params);
-    sql += " ORDER BY id LIMIT ?";
-    params.push(query.limit + 1);
-    const rows = this.db.prepare(sql).all(...params) as PromiseSqlRow[];
+    const rows = this.searchRows<PromiseSqlRow>("promises", "promises.tags", query);
     return page(rows.map(toPromise), query.limit, promiseBytes);
   }
 
@@ -319,19 +306,7 @@ export class SqliteStore implements Store, Tx {
   }
 
   searchTasks(query: TaskQuery): Page<TaskRow> {
-    const params: unknown[] = [];
-    let sql = "SELECT * FROM tasks WHERE 1 = 1";
-    if (query.state !== undefined) {
-      sql += " AND state = ?";
-      params.push(query.state);
-    }
-    if (query.cursor !== undefined) {
-      sql += " AND id > ?";
-      params.push(query.cursor);
-    }
-    sql += " ORDER BY id LIMIT ?";
-    params.push(query.limit + 1);
-    const rows = this.db.prepare(sql).all(...params) as TaskSqlRow[];
+    const rows = this.searchRows<TaskSqlRow>("tasks", undefined, query);
     return page(rows.map(toTask), query.limit, (t) => t.id.length + 100);
   }
 
@@ -425,17 +400,34 @@ export class SqliteStore implements Store, Tx {
   }
 
   searchSchedules(query: ScheduleQuery): Page<ScheduleRecord> {
+    const rows = this.searchRows<ScheduleSqlRow>("schedules", "schedules.promise_tags", query);
+    return page(rows.map(toSchedule), query.limit, (sc) => sc.id.length + (sc.promiseParam.data?.length ?? 0) + JSON.stringify(sc.promiseTags).length);
+  }
+
+  /**
+   * One search page of a table in id order: rows after `cursor`, optionally of one state and
+   * carrying every given tag (in the JSON column `tagColumn`), limit + 1 of them so that the page
+   * knows whether a cursor is due.
+   */
+  private searchRows<Row>(
+    table: "promises" | "tasks" | "schedules",
+    tagColumn: string | undefined,
+    query: { state?: string; tags?: Record<string, string>; cursor?: string; limit: number },
+  ): Row[] {
     const params: unknown[] = [];
-    let sql = "SELECT * FROM schedules WHERE 1 = 1";
+    let sql = `SELECT * FROM ${table} WHERE 1 = 1`;
+    if (query.state !== undefined) {
+      sql += " AND state = ?";
+      params.push(query.state);
+    }
     if (query.cursor !== undefined) {
       sql += " AND id > ?";
       params.push(query.cursor);
     }
-    sql += tagFilter("schedules.promise_tags", query.tags, params);
+    if (tagColumn !== undefined) sql += tagFilter(tagColumn, query.tags, params);
     sql += " ORDER BY id LIMIT ?";
     params.push(query.limit + 1);
-    const rows = this.db.prepare(sql).all(...params) as ScheduleSqlRow[];
-    return page(rows.map(toSchedule), query.limit, (sc) => sc.id.length + (sc.promiseParam.data?.length ?? 0) + JSON.stringify(sc.promiseTags).length);
+    return this.db.prepare(sql).all(...params) as Row[];
   }
 
   // ---- debug
