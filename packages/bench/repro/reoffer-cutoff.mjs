@@ -1,4 +1,4 @@
-// Reproduction (found by `pnpm bench`, latency workload): a healthy worker is cut off as
+// Reproduction (found by `pnpm bench`, latency workload): a healthy worker was cut off as
 // "poll stream disconnected: client is not reading" when a stalled peer's offers are re-offered to
 // it all at once.
 //
@@ -7,10 +7,11 @@
 // Two poll streams join one group: "stalled" reads its socket but never acquires (a worker whose
 // event loop is stuck, e.g. in GC or starved of CPU), "healthy" reads everything and acquires every
 // execute at once. N promises for the group are created, 32 in flight. After --reoffer-after (1 s)
-// the stalled stream's unanswered offers go to "healthy" in one synchronous pass; the poll route
-// counts every message written in that pass as "waiting" (its write callback has not run yet), so
-// at 100 (--buffer-size) it destroys the healthy stream with about 12 KB buffered and drops the rest.
-// Expected: healthy.closed = false. Observed on 985f2ca: healthy.closed = true in 4 runs of 4.
+// the stalled stream's unanswered offers go to "healthy" in one synchronous pass; up to 985f2ca the
+// poll route counted every message written in that pass as "waiting" (its write callback had not run
+// yet), so at 100 (--buffer-size) it destroyed the healthy stream with about 12 KB buffered.
+// Expected: healthy.closed = false. Observed on 985f2ca: healthy.closed = true in 4 runs of 4;
+// on 53539ba (after 5c739ff: a stream is cut only when backed up for 1 s): false in 4 runs of 4.
 import http from "node:http";
 
 const url = process.argv[2] ?? "http://127.0.0.1:8001";

@@ -24,32 +24,11 @@ function describe(e) {
 }
 
 /**
- * Unrecorded invocations first (`warmup` of them, 16 in flight, every result awaited), so that the
- * measured run does not include JIT warm-up of the server, the workers and this process.
+ * One phase: `n` invocations in the plan's mode (burst: `window` beginRpc in flight; rate: open
+ * loop, invocation i due at origin + i/rate), results awaited unless awaitResults is false.
+ * Returns the per-invocation arrays and the promises of the pending results.
  */
-async function warmUp(plan, dispatch) {
-  let next = 0;
-  const slot = async () => {
-    while (next < plan.warmup) {
-      const i = next++;
-      const handle = await dispatch(`${plan.idPrefix}-warm-${i}`, [i, ...(plan.args ?? [])]);
-      await handle.result();
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, slot));
-}
-
-/**
- * plan: { mode: "burst" | "rate", n, window?, rate?, warmup?, func, args: [...extra args after i],
- *         idPrefix, awaitResults? (default true), resultTimeoutMs, out }
- */
-export async function runProducer(plan, dispatch) {
-  if (plan.warmup > 0) {
-    const w0 = Date.now();
-    await warmUp(plan, dispatch);
-    mark("warm", { n: plan.warmup, ms: Date.now() - w0 });
-  }
-  const n = plan.n;
+async function phase(plan, dispatch, n, idPrefix) {
   const d = new Array(n).fill(0);
   const c = new Array(n).fill(0);
   const s = new Array(n).fill(0);
@@ -57,27 +36,24 @@ export async function runProducer(plan, dispatch) {
   const w = new Array(n).fill(-1);
   const lag = plan.mode === "rate" ? new Array(n).fill(0) : undefined;
   const errors = [];
-  let errorCount = 0;
-  let dispatched = 0;
-  let resolved = 0;
+  const state = { errorCount: 0, dispatched: 0, resolved: 0 };
   const waits = [];
 
   const fail = (i, where, e) => {
-    errorCount++;
+    state.errorCount++;
     if (errors.length < 10) errors.push({ i, where, error: describe(e) });
   };
 
   const start = async (i) => {
-    const id = `${plan.idPrefix}-${i}`;
     let handle;
     try {
-      handle = await dispatch(id, [i, ...(plan.args ?? [])]);
+      handle = await dispatch(`${idPrefix}-${i}`, [i, ...(plan.args ?? [])]);
     } catch (e) {
       fail(i, "dispatch", e);
       return;
     }
     c[i] = Date.now();
-    dispatched++;
+    state.dispatched++;
     if (plan.awaitResults === false) return;
     waits.push(
       handle.result().then(
@@ -87,7 +63,7 @@ export async function runProducer(plan, dispatch) {
             s[i] = typeof v.s === "number" ? v.s : 0;
             w[i] = typeof v.w === "number" ? v.w : -1;
           }
-          resolved++;
+          state.resolved++;
         },
         (e) => fail(i, "result", e),
       ),
@@ -95,7 +71,6 @@ export async function runProducer(plan, dispatch) {
   };
 
   const t0 = Date.now();
-  const cpu0 = process.cpuUsage();
   if (plan.mode === "burst") {
     let next = 0;
     const slot = async () => {
@@ -107,8 +82,8 @@ export async function runProducer(plan, dispatch) {
     };
     await Promise.all(Array.from({ length: Math.max(1, plan.window ?? 64) }, slot));
   } else {
-    // Open loop: invocation i is due at t0 + i/rate whatever happened to the ones before, so a slow
-    // server shows up as latency, not as a lower offered rate. Latency counts from the due time.
+    // Open loop: invocation i is due at origin + i/rate whatever happened to the ones before, so a
+    // slow server shows up as latency, not as a lower offered rate. Latency counts from the due time.
     const origin = t0 + 20;
     const due = (i) => origin + (i * 1000) / plan.rate;
     const inFlight = [];
@@ -125,12 +100,35 @@ export async function runProducer(plan, dispatch) {
     }
     await Promise.all(inFlight);
   }
+  return { t0, d, c, s, r, w, lag, errors, state, waits };
+}
+
+/**
+ * plan: { mode: "burst" | "rate", n, window?, rate?, warmup?, func, args: [...extra args after i],
+ *         idPrefix, awaitResults? (default true), resultTimeoutMs, out }
+ *
+ * `warmup` invocations run first in the same mode (same window or rate), unrecorded, and are all
+ * awaited: the measured phase then starts on a warm JIT in every process and with the connection
+ * pools already grown to what the load needs.
+ */
+export async function runProducer(plan, dispatch) {
+  if (plan.warmup > 0) {
+    const w0 = Date.now();
+    const warm = await phase(plan, dispatch, plan.warmup, `${plan.idPrefix}-warm`);
+    await Promise.race([Promise.all(warm.waits), sleep(plan.resultTimeoutMs ?? 120_000)]);
+    mark("warm", { n: plan.warmup, ms: Date.now() - w0, errors: warm.state.errorCount });
+  }
+  const cpu0 = process.cpuUsage();
+  const { t0, d, c, s, r, w, lag, errors, state, waits } = await phase(plan, dispatch, plan.n, plan.idPrefix);
+  const n = plan.n;
+  const { dispatched } = state;
   const dispatchEnd = Date.now();
   mark("dispatched", { n: dispatched, ms: dispatchEnd - t0 });
 
   const all = Promise.all(waits);
   const timedOut = await Promise.race([all.then(() => false), sleep(plan.resultTimeoutMs ?? 120_000).then(() => true)]);
   const end = Date.now();
+  const { resolved, errorCount } = state;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
   fs.writeFileSync(

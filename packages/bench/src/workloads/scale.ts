@@ -45,7 +45,7 @@ export async function scale(ctx: BenchContext): Promise<WorkloadOutput> {
     idleStreams: idle,
     settledRows: seed,
     checkpoints,
-    steadyLoad: { ratePerSecond: rate, seconds, workersPerSdk, function: "noop", warmupInvocations: ctx.smoke ? 5 : 100 },
+    steadyLoad: { ratePerSecond: rate, seconds, workersPerSdk, function: "noop", warmupInvocations: ctx.smoke ? 5 : rate * 3 },
     probe: { sequentialRequests: probeCount, ops: ["promise.create (no target)", "promise.get (random settled id)"] },
     seeding: "task.create + task.fulfill per row (a finished rpc), 16 in flight",
     serverFlags: `--max-connections ${maxConnections}`,
@@ -79,7 +79,7 @@ export async function scale(ctx: BenchContext): Promise<WorkloadOutput> {
           url,
           dir,
           label: `producer-${phase}`,
-          plan: { mode: "rate", n: rate * seconds, rate, warmup: ctx.smoke ? 5 : 100, func: "noop", idPrefix: `scale-${phase}-${sdk}`, target: `poll://any@workers-${sdk}`, resultTimeoutMs: 60_000 },
+          plan: { mode: "rate", n: rate * seconds, rate, warmup: ctx.smoke ? 5 : rate * 3, func: "noop", idPrefix: `scale-${phase}-${sdk}`, target: `poll://any@workers-${sdk}`, resultTimeoutMs: 60_000 },
         });
         await producer.child.waitFor("warm", 120_000);
         const cpu0 = cpuMs(server!.child.pid) ?? 0;

@@ -18,7 +18,7 @@ export const REQUESTS_PER_INVOCATION = 4;
 export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
   const n = ctx.smoke ? 200 : 10_000;
   const window = 64;
-  const warmup = ctx.smoke ? 10 : 500;
+  const warmup = ctx.smoke ? 10 : 2000;
   const params = { invocations: n, warmupInvocations: warmup, workers: WORKERS, window, function: "noop", target: "poll://any@workers", serverFlags: "defaults + --log-level warn" };
   const results: Record<string, unknown> = {};
   const problems: string[] = [];
