@@ -10,25 +10,14 @@ import {
   callbackAction,
   createData,
   envelope,
-  freshState,
   postRaw,
   startTestServer,
   type CallResult,
   type TestServer,
+  useSharedDebugServer,
 } from "./helpers";
 
-let ts: TestServer;
-
-beforeAll(async () => {
-  // A long timeout interval: the wall clock is far past T, a background pass would expire everything.
-  ts = await startTestServer({ timeoutsInterval: 3_600_000 });
-});
-afterAll(async () => {
-  await ts.close();
-});
-beforeEach(async () => {
-  await freshState(ts);
-});
+const ts = useSharedDebugServer();
 
 function expectEnvelope(res: CallResult, kind: string, corrId: string, status: number): void {
   expect(res.httpStatus).toBe(status);

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
 // Test harness for the protocol endpoint (spec §15.1): a debug-mode server on port 0 with an
 // in-memory database, a tiny envelope client, debug helpers and an SSE reader for live tests.
 
@@ -357,4 +358,28 @@ export function domainHarness(retryTimeout = R): DomainHarness {
       store.close();
     },
   };
+}
+
+/**
+ * The debug-mode server a test file shares: started before its tests, reset before each, closed
+ * after. The returned object stands for the server once it runs (it forwards to it). The timeout
+ * interval is long because the wall clock is far past T: a background pass would expire everything.
+ */
+export function useSharedDebugServer(): TestServer {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer({ timeoutsInterval: 3_600_000 });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  beforeEach(async () => {
+    await freshState(server!);
+  });
+  return new Proxy({} as TestServer, {
+    get: (_target, key) => {
+      if (!server) throw new Error("the shared test server is used before it started");
+      return Reflect.get(server, key, server);
+    },
+  });
 }

@@ -8,25 +8,14 @@ import {
   createData,
   drainOutbox,
   executes,
-  freshState,
   promiseOf,
-  startTestServer,
   taskOf,
   unblocks,
   type TestServer,
+  useSharedDebugServer,
 } from "./helpers";
 
-let ts: TestServer;
-
-beforeAll(async () => {
-  ts = await startTestServer({ timeoutsInterval: 3_600_000 });
-});
-afterAll(async () => {
-  await ts.close();
-});
-beforeEach(async () => {
-  await freshState(ts);
-});
+const ts = useSharedDebugServer();
 
 /** A request at time `time` (default T). */
 const c = (kind: string, data: unknown, time = T) => ts.callAt(time, kind, data);

@@ -7,25 +7,14 @@ import {
   W,
   drainOutbox,
   executes,
-  freshState,
   promiseOf,
-  startTestServer,
   taskOf,
   taskTimeoutOf,
   type TestServer,
+  useSharedDebugServer,
 } from "./helpers";
 
-let ts: TestServer;
-
-beforeAll(async () => {
-  ts = await startTestServer({ timeoutsInterval: 3_600_000 });
-});
-afterAll(async () => {
-  await ts.close();
-});
-beforeEach(async () => {
-  await freshState(ts);
-});
+const ts = useSharedDebugServer();
 
 const c = (kind: string, data: unknown, time = T) => ts.callAt(time, kind, data);
 

@@ -12,27 +12,16 @@ import {
   createData,
   drainOutbox,
   executes,
-  freshState,
   promiseOf,
-  startTestServer,
   taskOf,
   taskTimeoutOf,
   unblocks,
   settleAction,
   type TestServer,
+  useSharedDebugServer,
 } from "./helpers";
 
-let ts: TestServer;
-
-beforeAll(async () => {
-  ts = await startTestServer({ timeoutsInterval: 3_600_000 });
-});
-afterAll(async () => {
-  await ts.close();
-});
-beforeEach(async () => {
-  await freshState(ts);
-});
+const ts = useSharedDebugServer();
 
 const c = (kind: string, data: unknown, time = T) => ts.callAt(time, kind, data);
 const C1 = "poll://any@client/c1";
