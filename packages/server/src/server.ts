@@ -11,6 +11,7 @@ import { DisconnectRecovery } from "./delivery/disconnect-recovery";
 import { createHttpPush } from "./delivery/http-push";
 import { PollRegistry } from "./delivery/registry";
 import { createLogger } from "./logger";
+import { GroupCommit } from "./store/group-commit";
 import { SqliteStore } from "./store/sqlite/sqlite-store";
 import type { Store } from "./store/store";
 
@@ -24,6 +25,8 @@ export interface RunningServer {
   timeouts: TimeoutLoop;
   dispatcher: Dispatcher;
   recovery: DisconnectRecovery;
+  /** The request batches' group commit (its stats show how many requests shared a transaction). */
+  commits: GroupCommit<unknown>;
   /** Stops accepting, ends streams, stops the loops, checkpoints and closes the database. */
   close(): Promise<void>;
 }
@@ -73,8 +76,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     graceMs: config.disconnectGrace,
     onCommit: () => dispatcher.kick(),
   });
+  // Requests of one event-loop turn share a transaction, which also claims the messages they
+  // queued: those leave right after the commit, before the answers.
+  const commits = new GroupCommit(store, {
+    beforeCommit: (tx) => dispatcher.claim(tx),
+    afterCommit: (claimed) => dispatcher.deliverAll(claimed),
+  });
   const handler = new ProtocolHandler({
-    store,
+    commits,
     clock,
     logger: logger.child({ component: "protocol" }),
     retryTimeout: config.retryTimeout,
@@ -82,7 +91,6 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     auth,
     onCommit: (kind, data, status) => {
       if (status === 200 && kind === "task.acquire") dispatcher.acquired((data as { id: string }).id);
-      dispatcher.kick();
     },
     loops: {
       pause: () => {
@@ -157,6 +165,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     timeouts,
     dispatcher,
     recovery,
+    commits,
     close: () =>
       (closing ??= (async () => {
         await app.close();

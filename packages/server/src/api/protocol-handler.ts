@@ -4,17 +4,22 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import type { OpContext, Reply } from "../domain/context";
 import { operations, type StoredKind } from "../domain/operations";
-import type { Store } from "../store/store";
+import type { Tx } from "../store/store";
 import { type Authenticator, isAuthorized } from "./auth";
 import { isResponse, parseEnvelope, response } from "./envelope";
 
+/** Runs a job in a shared write transaction and resolves after its commit (a GroupCommit). */
+export interface Committer {
+  submit<T>(run: (tx: Tx) => T): Promise<T>;
+}
+
 export interface ProtocolHandlerDeps {
-  store: Store;
+  commits: Committer;
   clock: Clock;
   logger: Logger;
   retryTimeout: number;
   debug: boolean;
-  /** Called after a commit with what was done, so that queued messages leave at once. */
+  /** Called after the commit with what was done (the dispatcher learns of acquires). */
   onCommit: (kind: Kind, data: unknown, status: number) => void;
   /** Present when authentication is on. */
   auth?: Authenticator | undefined;
@@ -24,8 +29,9 @@ export interface ProtocolHandlerDeps {
 
 /**
  * The protocol endpoint: envelope checks → zod-validated data → one domain operation inside one
- * transaction → response. A thrown error rolls the transaction back and answers 500: nothing
- * half-written is ever committed.
+ * transaction → response. The transaction is shared with the other requests of the same event-loop
+ * turn (group commit) and the answer waits for its commit. A thrown error rolls the operation back
+ * and answers 500: nothing half-written is ever committed.
  */
 export class ProtocolHandler {
   constructor(private readonly deps: ProtocolHandlerDeps) {}
@@ -62,7 +68,7 @@ export class ProtocolHandler {
     const now = debugTime ?? deps.clock.now();
     let reply: Reply;
     try {
-      reply = deps.store.transact((tx) => {
+      reply = await deps.commits.submit((tx) => {
         const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId };
         const operation = operations[kind as StoredKind] as (ctx: OpContext, data: unknown) => Reply;
         return operation(ctx, parsed.data);

@@ -3,7 +3,7 @@ import { parseAddress } from "@resonate-compat/protocol";
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import { delayedUntil } from "../domain/create";
-import type { Outgoing, Store } from "../store/store";
+import type { Outgoing, Store, Tx } from "../store/store";
 import type { PollConnection } from "./connection";
 import { type Offer, Offers } from "./offers";
 import type { PollRegistry } from "./registry";
@@ -153,29 +153,42 @@ export class Dispatcher {
     for (const timer of this.backlogTimers.values()) clearTimeout(timer);
   }
 
-  /** Claims and sends until the outbox is empty. */
+  /** Claims and sends what is queued (a full claim kicks the next drain). */
   drain(): void {
     if (this.paused || this.stopped) return;
-    for (;;) {
-      let batch: Outgoing[];
+    let batch: Outgoing[];
+    try {
+      batch = this.deps.store.transact((tx) => this.claim(tx));
+    } catch (error) {
+      this.deps.logger.error({ err: error }, "claiming outgoing messages failed");
+      return;
+    }
+    this.deliverAll(batch);
+  }
+
+  /**
+   * Claims queued messages inside the caller's transaction (the request batch that queued them), so
+   * that they leave right after its commit without a transaction of their own. A full claim asks
+   * for a drain of the rest.
+   */
+  claim(tx: Tx): Outgoing[] {
+    if (this.paused || this.stopped) return [];
+    const batch = tx.claimOutgoing(CLAIM_BATCH);
+    // Lease counts are only needed to route executes: not worth a query when nothing was queued.
+    if (batch.length > 0) this.leases = tx.leaseCounts();
+    if (batch.length >= CLAIM_BATCH) this.kick();
+    return batch;
+  }
+
+  /** Hands claimed messages to their addresses; each stream's events of this pass leave in one write. */
+  deliverAll(batch: Outgoing[]): void {
+    for (const outgoing of batch) {
+      // One undeliverable message must never take the dispatcher (or the process) down.
       try {
-        batch = this.deps.store.transact((tx) => {
-          this.leases = tx.leaseCounts();
-          return tx.claimOutgoing(CLAIM_BATCH);
-        });
+        this.deliver(outgoing);
       } catch (error) {
-        this.deps.logger.error({ err: error }, "claiming outgoing messages failed");
-        return;
+        this.deps.logger.error({ err: error, address: outgoing.address, kind: outgoing.kind }, "message dropped: delivery failed");
       }
-      for (const outgoing of batch) {
-        // One undeliverable message must never take the dispatcher (or the process) down.
-        try {
-          this.deliver(outgoing);
-        } catch (error) {
-          this.deps.logger.error({ err: error, address: outgoing.address, kind: outgoing.kind }, "message dropped: delivery failed");
-        }
-      }
-      if (batch.length < CLAIM_BATCH) return;
     }
   }
 

@@ -1,0 +1,253 @@
+// Group commit: jobs of one event-loop turn share a transaction, answers wait for the commit, a
+// failing job fails alone, a failing commit fails everyone and leaves nothing behind.
+
+import * as net from "node:net";
+import type { PromiseRecord } from "@resonate-compat/protocol";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { GroupCommit } from "../src/store/group-commit";
+import { SqliteStore } from "../src/store/sqlite/sqlite-store";
+import type { Store, Tx } from "../src/store/store";
+import { call, openSse, startTestServer } from "./helpers";
+
+const promise = (id: string): PromiseRecord => ({
+  id,
+  state: "pending",
+  param: { headers: {}, data: "" },
+  value: { headers: {}, data: "" },
+  tags: {},
+  timeoutAt: 1e15,
+  createdAt: 1,
+});
+
+let store: SqliteStore;
+beforeEach(() => {
+  store = SqliteStore.open(":memory:");
+});
+afterEach(() => store.close());
+
+/** A store that counts real transactions and can be told to fail the next commit. */
+function instrumented(inner: Store) {
+  const state = { transactions: 0, failNextCommit: false };
+  const wrapped: Store = {
+    transact<T>(fn: (tx: Tx) => T): T {
+      state.transactions++;
+      return inner.transact((tx) => {
+        const result = fn(tx);
+        if (state.failNextCommit) {
+          state.failNextCommit = false;
+          throw new Error("disk I/O error (simulated commit failure)");
+        }
+        return result;
+      });
+    },
+    ping: () => inner.ping(),
+    close: () => inner.close(),
+  };
+  return { store: wrapped, state };
+}
+
+const exists = (id: string) => store.transact((tx) => tx.getPromise(id)) !== undefined;
+
+describe("GroupCommit", () => {
+  it("runs the jobs submitted in one turn in one transaction, in order, each seeing the earlier ones' writes", async () => {
+    const { store: counted, state } = instrumented(store);
+    const commits = new GroupCommit(counted);
+    const results = await Promise.all([
+      commits.submit((tx) => tx.insertPromise(promise("a"))),
+      commits.submit((tx) => tx.getPromise("a")?.id),
+      commits.submit((tx) => {
+        tx.insertPromise(promise("b"));
+        return "b";
+      }),
+    ]);
+    expect(results).toEqual([undefined, "a", "b"]);
+    expect(state.transactions).toBe(1);
+    expect(commits.stats).toEqual({ batches: 1, jobs: 3 });
+    expect(exists("a") && exists("b")).toBe(true);
+  });
+
+  it("jobs submitted in different turns get their own transactions", async () => {
+    const { store: counted, state } = instrumented(store);
+    const commits = new GroupCommit(counted);
+    await commits.submit((tx) => tx.insertPromise(promise("a")));
+    await commits.submit((tx) => tx.insertPromise(promise("b")));
+    expect(state.transactions).toBe(2);
+  });
+
+  it("a job that throws is rolled back alone; the others of its batch commit", async () => {
+    const commits = new GroupCommit(store);
+    const outcomes = await Promise.allSettled([
+      commits.submit((tx) => tx.insertPromise(promise("before"))),
+      commits.submit((tx) => {
+        tx.insertPromise(promise("doomed"));
+        throw new Error("bug in an operation");
+      }),
+      commits.submit((tx) => tx.insertPromise(promise("after"))),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((outcomes[1] as PromiseRejectedResult).reason.message).toBe("bug in an operation");
+    expect([exists("before"), exists("doomed"), exists("after")]).toEqual([true, false, true]);
+  });
+
+  it("a lone job that throws is rolled back", async () => {
+    const commits = new GroupCommit(store);
+    await expect(commits.submit((tx) => {
+      tx.insertPromise(promise("lone"));
+      throw new Error("boom");
+    })).rejects.toThrow("boom");
+    expect(exists("lone")).toBe(false);
+  });
+
+  it("when the commit fails, every job of the batch fails and none of their writes exist", async () => {
+    const { store: failing, state } = instrumented(store);
+    const commits = new GroupCommit(failing);
+    state.failNextCommit = true;
+    const outcomes = await Promise.allSettled(["x", "y", "z"].map((id) => commits.submit((tx) => tx.insertPromise(promise(id)))));
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected"]);
+    expect([exists("x"), exists("y"), exists("z")]).toEqual([false, false, false]);
+    // The next batch is unaffected.
+    await commits.submit((tx) => tx.insertPromise(promise("x")));
+    expect(exists("x")).toBe(true);
+  });
+
+  it("no job's promise settles before the commit: afterCommit runs first and sees the data committed", async () => {
+    const events: string[] = [];
+    const commits = new GroupCommit(store, {
+      beforeCommit: (tx) => {
+        events.push("beforeCommit");
+        return tx.getPromise("p")?.id;
+      },
+      afterCommit: (seen) => {
+        // A separate read outside the batch's transaction: the write is committed by now.
+        events.push(`afterCommit:${seen}:${exists("p")}`);
+      },
+    });
+    const answered = commits.submit((tx) => tx.insertPromise(promise("p"))).then(() => events.push("answered"));
+    await Promise.resolve();
+    expect(events).toEqual([]); // not even run yet: the batch waits for the end of the turn
+    await answered;
+    expect(events).toEqual(["beforeCommit", "afterCommit:p:true", "answered"]);
+  });
+
+  it("splits a very large turn into bounded batches", async () => {
+    const { store: counted, state } = instrumented(store);
+    const commits = new GroupCommit(counted);
+    await Promise.all(Array.from({ length: 600 }, (_, i) => commits.submit((tx) => tx.insertPromise(promise(`p${i}`)))));
+    expect(state.transactions).toBe(3); // 256 + 256 + 88
+    expect(exists("p599")).toBe(true);
+  });
+});
+
+describe("SqliteStore.claimOutgoing after a batch", () => {
+  it("a claim that rolled back leaves its messages claimable (the empty-outbox shortcut is reset)", () => {
+    store.transact((tx) => {
+      tx.insertPromise(promise("t"));
+      tx.putTask({ id: "t", state: "pending", version: 1 });
+      tx.enqueueExecute("t", 1, "poll://any@workers");
+    });
+    expect(() => store.transact((tx) => {
+      expect(tx.claimOutgoing(100)).toHaveLength(1);
+      throw new Error("commit failed");
+    })).toThrow("commit failed");
+    expect(store.transact((tx) => tx.claimOutgoing(100)).map((m) => m.kind)).toEqual(["execute"]);
+    expect(store.transact((tx) => tx.claimOutgoing(100))).toEqual([]);
+  });
+
+  it("messages queued by a request are claimed by its own batch, after the commit", async () => {
+    const claimed: string[][] = [];
+    const commits = new GroupCommit(store, {
+      beforeCommit: (tx) => tx.claimOutgoing(100),
+      afterCommit: (messages) => claimed.push(messages.map((m) => (m.kind === "execute" ? m.taskId : m.promise.id))),
+    });
+    await Promise.all([
+      commits.submit((tx) => {
+        tx.insertPromise(promise("t1"));
+        tx.putTask({ id: "t1", state: "pending", version: 1 });
+        tx.enqueueExecute("t1", 1, "poll://any@workers");
+      }),
+      commits.submit((tx) => tx.getPromise("t1")),
+    ]);
+    await commits.submit((tx) => tx.getPromise("t1"));
+    expect(claimed).toEqual([["t1"], []]);
+  });
+});
+
+/** One keep-alive connection that sends raw POST / requests and reads their answers in order. */
+class RawClient {
+  private buffer = "";
+  private waiting: ((answer: { status: number; body: string }) => void)[] = [];
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      for (;;) {
+        const headEnd = this.buffer.indexOf("\r\n\r\n");
+        if (headEnd < 0) return;
+        const head = this.buffer.slice(0, headEnd);
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (this.buffer.length < headEnd + 4 + length) return;
+        const body = this.buffer.slice(headEnd + 4, headEnd + 4 + length);
+        this.buffer = this.buffer.slice(headEnd + 4 + length);
+        this.waiting.shift()?.({ status: Number(head.split(" ")[1]), body });
+      }
+    });
+  }
+
+  static connect(url: string): Promise<RawClient> {
+    const { hostname, port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname, () => resolve(new RawClient(socket)));
+      socket.once("error", reject);
+    });
+  }
+
+  /** Writes the request now (synchronously) and resolves with its answer. */
+  post(body: string): Promise<{ status: number; body: string }> {
+    const answer = new Promise<{ status: number; body: string }>((resolve) => this.waiting.push(resolve));
+    this.socket.write(`POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    return answer;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const createBody = (id: string) => JSON.stringify({
+  kind: "promise.create",
+  head: { corrId: id, version: "2026-04-01" },
+  data: { id, timeoutAt: Date.now() + 60_000, param: { headers: {}, data: "" }, tags: { "resonate:target": "poll://any@batch" } },
+});
+
+describe("the server's request path under concurrency", () => {
+  it("requests arriving together share transactions, every one is answered after its commit, and every execute they queue is delivered once", async () => {
+    const ts = await startTestServer({ debug: false });
+    const stream = await openSse(ts.url, "batch", "w1");
+    try {
+      const n = 80;
+      // Warm keep-alive connections (as SDKs hold them), then one request on each, all written in one
+      // synchronous loop: they reach the server together, as from many client processes at once.
+      const clients = await Promise.all(Array.from({ length: n }, () => RawClient.connect(ts.url)));
+      await Promise.all(clients.map((c) => c.post(JSON.stringify({ kind: "promise.get", head: { corrId: "w", version: "2026-04-01" }, data: { id: "none" } }))));
+      const before = { ...ts.server.commits.stats };
+      const ids = Array.from({ length: n }, (_, i) => `gc${i}`);
+      const answers = await Promise.all(clients.map((c, i) => c.post(createBody(ids[i]!))));
+      clients.forEach((c) => c.close());
+      expect(answers.map((a) => a.status)).toEqual(Array(n).fill(200));
+      expect(answers.map((a) => JSON.parse(a.body).data.promise.id).sort()).toEqual([...ids].sort());
+      const jobs = ts.server.commits.stats.jobs - before.jobs;
+      const batches = ts.server.commits.stats.batches - before.batches;
+      expect(jobs).toBe(n);
+      expect(batches).toBeLessThan(n / 4); // most requests shared a commit with others
+      // Every answered create is stored, and its execute went out exactly once.
+      for (const id of ids) expect((await call(ts.url, "promise.get", { id })).status).toBe(200);
+      const events = await stream.waitFor(n, 5_000);
+      const sent = events.map((e) => e.json?.data?.task?.id as string).sort();
+      expect(sent).toEqual([...ids].sort());
+    } finally {
+      stream.close();
+      await ts.close();
+    }
+  });
+});
