@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type Clock, systemClock } from "./clock";
 import { ResonateConfigError } from "./errors";
-import { DEFAULT_RETRY, type RetryPolicy } from "./http-client";
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_RETRY, type RetryPolicy } from "./http-client";
 import { ConsoleLogger, type Logger, type LogLevel } from "./logger";
 
 // The constructor options of Resonate, checked once and frozen. Every default is here.
@@ -21,8 +21,14 @@ export interface ResonateConfig {
   concurrency?: number;
   logLevel?: LogLevel;
   logger?: Logger;
-  /** Per-request timeout in ms. */
+  /** Per-request timeout in ms (time queued for a connection included). */
   requestTimeout?: number;
+  /**
+   * Most connections to the server this process opens for its requests (default 32; the poll stream
+   * is separate). Connections are kept alive and reused; when all are busy, requests queue in the SDK
+   * instead of each opening a socket, which under load used to mean hundreds of sockets.
+   */
+  maxConnections?: number;
   /** Retries of requests that got no protocol answer. */
   retry?: Partial<RetryPolicy>;
   /** How often outstanding result() waits re-register their listener (recovers a lost unblock). */
@@ -43,6 +49,7 @@ export interface ResolvedConfig {
   concurrency: number;
   logger: Logger;
   requestTimeout: number;
+  maxConnections: number;
   retry: RetryPolicy;
   listenerRefreshInterval: number;
   listenerRetryDelay: number;
@@ -75,6 +82,10 @@ export function resolveConfig(config: ResonateConfig): Readonly<ResolvedConfig> 
   if (!(concurrency === Number.POSITIVE_INFINITY || (Number.isInteger(concurrency) && concurrency >= 1))) {
     throw new ResonateConfigError(`concurrency must be a positive integer (got ${concurrency})`);
   }
+  const maxConnections = config.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+    throw new ResonateConfigError(`maxConnections must be a positive integer (got ${maxConnections})`);
+  }
   const retry = { ...DEFAULT_RETRY, ...config.retry };
   if (!Number.isInteger(retry.attempts) || retry.attempts < 1) throw new ResonateConfigError(`retry.attempts must be a positive integer (got ${retry.attempts})`);
   return Object.freeze({
@@ -86,6 +97,7 @@ export function resolveConfig(config: ResonateConfig): Readonly<ResolvedConfig> 
     concurrency,
     logger: config.logger ?? new ConsoleLogger(config.logLevel ?? "warn"),
     requestTimeout: positiveInt("requestTimeout", config.requestTimeout ?? 10_000),
+    maxConnections,
     retry,
     listenerRefreshInterval: positiveInt("listenerRefreshInterval", config.listenerRefreshInterval ?? 60_000),
     listenerRetryDelay: positiveInt("listenerRetryDelay", config.listenerRetryDelay ?? 5_000),

@@ -11,6 +11,7 @@ import {
 import { Backoff } from "./backoff";
 import { type Clock, sleep } from "./clock";
 import { ResonateError, ResonateUnreachableError } from "./errors";
+import { HttpTransport, type PostAnswer, RequestTimeoutError } from "./http-transport";
 import { errorText, type Logger } from "./logger";
 
 // Sends one protocol envelope to POST {url} and returns the server's answer.
@@ -21,6 +22,8 @@ import { errorText, type Logger } from "./logger";
 // envelope. Transient ones are retried with exponential back-off; after the last attempt (or at once
 // for a deterministic refusal such as 400/401/403/413, which the same request cannot change) the
 // call fails with a ResonateUnreachableError naming the url.
+//
+// Requests go over a small pool of keep-alive connections (see HttpTransport and `maxConnections`).
 
 export interface RetryPolicy {
   /** Attempts in total, including the first. */
@@ -30,13 +33,21 @@ export interface RetryPolicy {
   maxDelay: number;
 }
 
+export const DEFAULT_MAX_CONNECTIONS = 32;
+
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialDelay: 1_000, maxDelay: 30_000 };
 
 export interface HttpClientOptions {
   url: string;
   token?: string | undefined;
-  /** Per-attempt timeout in ms (official SDK default: 10 s). */
+  /** Per-attempt timeout in ms (official SDK default: 10 s); it includes the time queued for a connection. */
   requestTimeout?: number;
+  /**
+   * Most connections open to the server at once (default 32). They are kept alive and reused; when all
+   * are busy, further requests queue in the client instead of each opening its own socket (under load
+   * that used to mean hundreds or thousands of sockets, and a connect per request).
+   */
+  maxConnections?: number;
   retry?: RetryPolicy;
   clock: Clock;
   logger: Logger;
@@ -55,7 +66,8 @@ export class HttpClient {
   private readonly retry: RetryPolicy;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  /** Aborted by stop(): cuts in-flight requests and pending retries so the process can exit. */
+  private readonly transport: HttpTransport;
+  /** Aborted by stop(): cuts pending retries (stop() also closes the transport, which cuts in-flight requests). */
   private readonly stopping = new AbortController();
 
   constructor(options: HttpClientOptions) {
@@ -65,6 +77,9 @@ export class HttpClient {
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.clock = options.clock;
     this.logger = options.logger;
+    const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new RangeError(`maxConnections must be a positive integer (got ${maxConnections})`);
+    this.transport = new HttpTransport(this.url, maxConnections);
   }
 
   /** Sends `kind` and returns the protocol answer, whatever its status. */
@@ -98,6 +113,7 @@ export class HttpClient {
   /** Ends all requests: in-flight ones are aborted, retries stop, later calls fail at once. */
   stop(): void {
     this.stopping.abort();
+    this.transport.close();
   }
 
   private async attempt<K extends Kind>(kind: K, data: RequestData<K>): Promise<{ answer: Answer<K> } | Failure> {
@@ -110,32 +126,18 @@ export class HttpClient {
       headers.Authorization = `Bearer ${this.token}`;
     }
 
-    // One controller per attempt, aborted by the request timeout or by stop(); the timer is cleared
-    // as soon as the attempt ends, so a finished request leaves nothing scheduled behind.
-    const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, this.requestTimeout);
-    const onStop = () => abort.abort();
-    this.stopping.signal.addEventListener("abort", onStop, { once: true });
-    let response: Response;
-    let text: string;
+    // The transport enforces the timeout (queue time included) and fails in-flight requests on stop().
+    let response: PostAnswer;
     try {
-      response = await fetch(this.url, { method: "POST", headers, body: JSON.stringify(envelope), signal: abort.signal });
-      text = await response.text();
+      response = await this.transport.post(JSON.stringify(envelope), headers, this.requestTimeout);
     } catch (err) {
       if (this.stopping.signal.aborted) return { reason: "the SDK was stopped", retriable: false, cause: err };
-      const reason = timedOut ? `no answer within ${this.requestTimeout} ms` : networkReason(err);
+      const reason = err instanceof RequestTimeoutError ? err.message : networkReason(err);
       return { reason, retriable: true, cause: err };
-    } finally {
-      clearTimeout(timer);
-      this.stopping.signal.removeEventListener("abort", onStop);
     }
 
-    const status = response.status;
-    const isJson = response.headers.get("content-type")?.includes("application/json") ?? false;
+    const { status, text } = response;
+    const isJson = response.contentType.includes("application/json");
     if (!PROTOCOL_STATUSES.has(status)) {
       const retriable = status >= 500 || status === 429 || status === 408;
       const message = isJson ? messageOfBody(text) : undefined;
@@ -188,10 +190,14 @@ function messageOfBody(text: string): string | undefined {
   return undefined;
 }
 
-/** undici hides the useful part ("connect ECONNREFUSED 127.0.0.1:1") in err.cause. */
+/**
+ * The useful part of a network error. node:http puts it in the message ("connect ECONNREFUSED
+ * 127.0.0.1:1"), except for an AggregateError (each address of a host name was tried and failed):
+ * its message is empty and the attempts are in `errors`.
+ */
 function networkReason(err: unknown): string {
-  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  if (cause && typeof cause.message === "string" && cause.message !== "") return cause.message;
-  if (cause && typeof cause.code === "string") return cause.code;
+  if (err instanceof AggregateError && err.message === "" && err.errors.length > 0) return err.errors.map(networkReason).join("; ");
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof Error && err.message === "" && typeof code === "string") return code;
   return errorText(err);
 }

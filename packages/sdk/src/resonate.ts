@@ -49,7 +49,8 @@ export class Resonate {
     this.unicast = unicastAddress(group, pid);
     this.anycast = anycastAddress(group, pid);
 
-    this.http = new HttpClient({ url, token, requestTimeout: this.config.requestTimeout, retry: this.config.retry, clock, logger });
+    const { requestTimeout, maxConnections, retry } = this.config;
+    this.http = new HttpClient({ url, token, requestTimeout, maxConnections, retry, clock, logger });
     this.heartbeat = new AsyncHeartbeat(pid, Math.max(1, Math.floor(ttl / 2)), this.http, clock, logger);
     this.runner = new TaskRunner({
       http: this.http,

@@ -1,9 +1,11 @@
-import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { createServer, type Socket } from "node:net";
+import { PROTOCOL_VERSION, type RequestEnvelope } from "@resonate-compat/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { systemClock } from "../src/clock";
 import { ResonateError, ResonateUnreachableError } from "../src/errors";
 import { HttpClient } from "../src/http-client";
-import { type FakeServer, silentLogger, startFakeServer } from "./support/fake-server";
+import { type FakeServer, silentLogger, startFakeServer, waitFor } from "./support/fake-server";
 
 const fastRetry = { attempts: 3, initialDelay: 10, maxDelay: 50 };
 
@@ -27,6 +29,7 @@ describe("HttpClient", () => {
     expect(fake.requests[0]).toMatchObject({ kind: "promise.get", head: { version: "2026-04-01" }, data: { id: "p" } });
     expect(fake.requests[0]!.head.corrId).toMatch(/^[0-9a-f-]{36}$/);
     expect(fake.requestHeaders[0]!["content-type"]).toBe("application/json");
+    expect(fake.requestHeaders[0]!["content-length"]).toBe(String(Buffer.byteLength(JSON.stringify(fake.requests[0]))));
     expect(fake.requestHeaders[0]!.authorization).toBeUndefined();
   });
 
@@ -43,6 +46,7 @@ describe("HttpClient", () => {
   it("sends the token as a bearer header and as head.auth", async () => {
     const authed = new HttpClient({ url: fake.url, token: "tok", clock: systemClock, logger: silentLogger });
     await authed.send("promise.get", { id: "p" });
+    authed.stop();
     expect(fake.requests[0]!.head.auth).toBe("tok");
     expect(fake.requestHeaders[0]!.authorization).toBe("Bearer tok");
   });
@@ -90,6 +94,7 @@ describe("HttpClient", () => {
     fake.on("promise.get", () => "hang");
     const slow = new HttpClient({ url: fake.url, clock: systemClock, logger: silentLogger, retry: { ...fastRetry, attempts: 1 }, requestTimeout: 100 });
     const err = await slow.send("promise.get", { id: "p" }).catch((e: unknown) => e);
+    slow.stop();
     expect((err as Error).message).toContain("no answer within 100 ms");
   });
 
@@ -97,10 +102,11 @@ describe("HttpClient", () => {
     const port = await freePort();
     const dead = new HttpClient({ url: `http://127.0.0.1:${port}`, clock: systemClock, logger: silentLogger, retry: fastRetry });
     const err = (await dead.send("promise.get", { id: "p" }).catch((e: unknown) => e)) as ResonateUnreachableError;
+    dead.stop();
     expect(err).toBeInstanceOf(ResonateUnreachableError);
     expect(err.attempts).toBe(3);
     expect(err.message).toContain(`http://127.0.0.1:${port}`);
-    expect(err.message).toContain("ECONNREFUSED");
+    expect(err.message).toContain(`connect ECONNREFUSED 127.0.0.1:${port}`);
   });
 
   it("stop() cuts an in-flight request and its retries", async () => {
@@ -116,6 +122,148 @@ describe("HttpClient", () => {
     await expect(slow.send("promise.get", { id: "p" })).rejects.toThrow(/stopped/);
   });
 });
+
+describe("HttpClient connections", () => {
+  let server: CountingServer;
+  let client: HttpClient | undefined;
+
+  afterEach(async () => {
+    client?.stop();
+    client = undefined;
+    await server.close();
+  });
+
+  function connect(options: { maxConnections?: number; requestTimeout?: number; path?: string } = {}): HttpClient {
+    const { path = "", ...rest } = options;
+    client = new HttpClient({ url: server.url + path, clock: systemClock, logger: silentLogger, retry: { attempts: 1, initialDelay: 10, maxDelay: 10 }, ...rest });
+    return client;
+  }
+
+  it("reuses one keep-alive connection for sequential requests", async () => {
+    server = await startCountingServer();
+    const http = connect();
+    for (let i = 0; i < 50; i++) {
+      expect(await http.send("promise.get", { id: `p${i}` })).toEqual({ status: 200, data: { id: `p${i}` } });
+    }
+    expect(server.answered).toBe(50);
+    expect(server.connections).toBe(1);
+    http.stop(); // also closes the idle connection
+    await waitFor(() => server.open === 0, 2_000);
+  });
+
+  it("posts to exactly the url, path included", async () => {
+    server = await startCountingServer();
+    await connect({ path: "/resonate/api" }).send("promise.get", { id: "p" });
+    expect(server.paths).toEqual(["/resonate/api"]);
+  });
+
+  it("never opens more than maxConnections sockets; the other requests queue and are all answered", async () => {
+    server = await startCountingServer({ delay: 20 });
+    const http = connect({ maxConnections: 4 });
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => http.send("promise.get", { id: `p${i}` })));
+    expect(answers.map((a) => a.data)).toEqual(Array.from({ length: 40 }, (_, i) => ({ id: `p${i}` })));
+    expect(server.answered).toBe(40);
+    expect(server.maxOpen).toBeLessThanOrEqual(4);
+    expect(server.connections).toBeLessThanOrEqual(4);
+  });
+
+  it("counts the time queued for a socket in the request timeout", async () => {
+    server = await startCountingServer({ hang: true });
+    const http = connect({ maxConnections: 1, requestTimeout: 400 });
+    const first = http.send("promise.get", { id: "a" }).catch((e: unknown) => e);
+    await waitFor(() => server.received === 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The only socket is busy until `first` times out (about 200 ms from now): `second` waits for it.
+    const started = Date.now();
+    const err = await http.send("promise.get", { id: "b" }).catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    expect(err).toBeInstanceOf(ResonateUnreachableError);
+    expect((err as Error).message).toContain("no answer within 400 ms");
+    expect((await first as Error).message).toContain("no answer within 400 ms");
+    // A timer started only once a socket was free would fire about 200 ms later than this.
+    expect(elapsed).toBeGreaterThanOrEqual(390);
+    expect(elapsed).toBeLessThan(550);
+  });
+
+  it("stop() fails in-flight and queued requests at once and closes every socket", async () => {
+    server = await startCountingServer({ hang: true });
+    const http = connect({ maxConnections: 4, requestTimeout: 10_000 });
+    const pending = Array.from({ length: 10 }, (_, i) => http.send("promise.get", { id: `p${i}` }).catch((e: unknown) => e));
+    await waitFor(() => server.received === 4); // 4 on the wire, 6 queued in the client
+    const started = Date.now();
+    http.stop();
+    const errors = await Promise.all(pending);
+    expect(Date.now() - started).toBeLessThan(500);
+    for (const err of errors) {
+      expect(err).toBeInstanceOf(ResonateUnreachableError);
+      expect((err as Error).message).toContain("the SDK was stopped");
+    }
+    await waitFor(() => server.open === 0, 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.connections).toBe(4); // and no new socket was opened for the queued requests
+    expect(server.open).toBe(0);
+    await expect(http.send("promise.get", { id: "late" })).rejects.toThrow(/the SDK was stopped/);
+    expect(server.connections).toBe(4);
+  });
+});
+
+interface CountingServer {
+  url: string;
+  /** Sockets accepted so far, open now, and most open at once. */
+  connections: number;
+  open: number;
+  maxOpen: number;
+  /** Requests read, requests answered, and the path of each. */
+  received: number;
+  answered: number;
+  paths: string[];
+  close(): Promise<void>;
+}
+
+/** A node:http server on 127.0.0.1 that answers every envelope with 200 {id} (after `delay` ms, or never) and counts sockets. */
+async function startCountingServer(options: { delay?: number; hang?: boolean } = {}): Promise<CountingServer> {
+  const sockets = new Set<Socket>();
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      counting.received++;
+      counting.paths.push(req.url ?? "");
+      if (options.hang) return;
+      const envelope = JSON.parse(Buffer.concat(chunks).toString("utf8")) as RequestEnvelope;
+      const answer = { kind: envelope.kind, head: { corrId: envelope.head.corrId, status: 200, version: PROTOCOL_VERSION }, data: { id: (envelope.data as { id: string }).id } };
+      setTimeout(() => {
+        counting.answered++;
+        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(answer));
+      }, options.delay ?? 0);
+    });
+  });
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    counting.connections++;
+    counting.open++;
+    counting.maxOpen = Math.max(counting.maxOpen, counting.open);
+    socket.on("close", () => {
+      sockets.delete(socket);
+      counting.open--;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const counting: CountingServer = {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    connections: 0,
+    open: 0,
+    maxOpen: 0,
+    received: 0,
+    answered: 0,
+    paths: [],
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return counting;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -36,6 +36,7 @@ describe("Resonate", () => {
     expect(() => new Resonate({ url: "ftp://x" })).toThrow(/http\(s\)/);
     expect(() => new Resonate({ url: "http://x", ttl: 0 })).toThrow(/ttl/);
     expect(() => new Resonate({ url: "http://x", concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => new Resonate({ url: "http://x", maxConnections: 0 })).toThrow(/maxConnections must be a positive integer/);
   });
 
   it("joins its group on the poll stream with a 32-hex pid, and knows its addresses", async () => {
