@@ -251,3 +251,81 @@ describe("the server's request path under concurrency", () => {
     }
   });
 });
+
+describe("SqliteStore outbox: messages queued and claimed in one transaction", () => {
+  const seed = (tx: Tx, id: string) => {
+    tx.insertPromise(promise(id));
+    tx.putTask({ id, state: "pending", version: 1 });
+  };
+  const claim = () => store.transact((tx) => tx.claimOutgoing(100));
+  const describeAll = (messages: ReturnType<typeof claim>) =>
+    messages.map((m) => (m.kind === "execute" ? `execute ${m.taskId}@${m.version} ${m.address}` : `unblock ${m.promise.id} ${m.address}`));
+
+  it("one execute per task (the latest version, first place) and one unblock per promise and address", () => {
+    const claimed = store.transact((tx) => {
+      seed(tx, "a");
+      seed(tx, "b");
+      tx.enqueueExecute("a", 1, "poll://any@g");
+      tx.enqueueExecute("b", 1, "poll://any@g");
+      tx.enqueueExecute("a", 2, "poll://any@h");
+      tx.enqueueUnblock("a", "poll://uni@c/1");
+      tx.enqueueUnblock("a", "poll://uni@c/1");
+      tx.enqueueUnblock("a", "poll://uni@c/2");
+      return tx.claimOutgoing(100);
+    });
+    expect(describeAll(claimed)).toEqual([
+      "execute a@2 poll://any@h",
+      "execute b@1 poll://any@g",
+      "unblock a poll://uni@c/1",
+      "unblock a poll://uni@c/2",
+    ]);
+    expect(claim()).toEqual([]); // nothing was left in the tables
+    expect(store.transact((tx) => tx.snapshot()).executes).toEqual([]);
+  });
+
+  it("what no claim took is stored at commit; a later claim merges it with newer messages", () => {
+    store.transact((tx) => {
+      seed(tx, "a");
+      tx.enqueueExecute("a", 1, "poll://any@g");
+      tx.enqueueUnblock("a", "poll://uni@c/1");
+    });
+    expect(store.transact((tx) => tx.snapshot()).executes).toEqual([{ taskId: "a", version: 1, address: "poll://any@g" }]);
+    const claimed = store.transact((tx) => {
+      tx.enqueueExecute("a", 3, "poll://any@g");
+      tx.enqueueUnblock("a", "poll://uni@c/1");
+      return tx.claimOutgoing(100);
+    });
+    expect(describeAll(claimed)).toEqual(["execute a@3 poll://any@g", "unblock a poll://uni@c/1"]);
+    expect(claim()).toEqual([]);
+  });
+
+  it("messages of a rolled-back savepoint or transaction are gone", () => {
+    expect(() => store.transact((tx) => {
+      seed(tx, "gone");
+      tx.enqueueExecute("gone", 1, "poll://any@g");
+      throw new Error("rolled back");
+    })).toThrow("rolled back");
+    const claimed = store.transact((tx) => {
+      seed(tx, "kept");
+      tx.enqueueExecute("kept", 1, "poll://any@g");
+      const error = tx.attempt(() => {
+        seed(tx, "undone");
+        tx.enqueueExecute("undone", 1, "poll://any@g");
+        throw new Error("bad row");
+      });
+      expect(error?.message).toBe("bad row");
+      return tx.claimOutgoing(100);
+    });
+    expect(describeAll(claimed)).toEqual(["execute kept@1 poll://any@g"]);
+    expect(claim()).toEqual([]);
+  });
+
+  it("debug.snap inside a transaction shows the messages it queued so far", () => {
+    const snap = store.transact((tx) => {
+      seed(tx, "s");
+      tx.enqueueExecute("s", 1, "poll://any@g");
+      return tx.snapshot();
+    });
+    expect(snap.executes).toEqual([{ taskId: "s", version: 1, address: "poll://any@g" }]);
+  });
+});

@@ -3,6 +3,7 @@ import type { PromiseRecord, PromiseState, ScheduleRecord, TaskState, Value } fr
 import { TAG } from "@resonate-compat/protocol";
 import type {
   Outgoing,
+  OutgoingExecute,
   Page,
   PromiseQuery,
   ScheduleQuery,
@@ -13,6 +14,7 @@ import type {
   Tx,
 } from "../store";
 import { openDatabase } from "./open";
+import { PendingOutbox } from "./pending-outbox";
 
 interface PromiseSqlRow {
   id: string;
@@ -120,11 +122,13 @@ function tagFilter(column: string, tags: Record<string, string> | undefined, par
 export class SqliteStore implements Store, Tx {
   private readonly db: Database.Database;
   private readonly s;
+  /** Messages queued by the open transaction, not yet claimed nor written (see pending-outbox.ts). */
+  private readonly pending = new PendingOutbox();
   /**
-   * False only when the outbox is certainly empty: set by every enqueue and by any rolled-back
-   * transaction (a claim that rolled back put its rows back), cleared by a claim that emptied it.
-   * Claiming runs after every request batch; an empty claim is two DELETEs that write nothing but
-   * still cost ~80 µs, so most batches (those that queued nothing) skip it.
+   * False only when the outbox tables are certainly empty: set whenever rows are written to them
+   * and by any rolled-back transaction (a claim that rolled back put its rows back), cleared by a
+   * claim that emptied them. An empty claim is two DELETEs that still cost ~80 µs, so most claims
+   * (every request batch makes one) skip the tables.
    */
   private outboxMayHaveRows = true;
 
@@ -204,19 +208,26 @@ export class SqliteStore implements Store, Tx {
 
   transact<T>(fn: (tx: Tx) => T): T {
     try {
-      return this.db.transaction(() => fn(this)).immediate();
+      return this.db.transaction(() => {
+        const result = fn(this);
+        this.writePending(); // what no claim took is kept in the outbox tables, with this commit
+        return result;
+      }).immediate();
     } catch (error) {
+      this.pending.clear();
       this.outboxMayHaveRows = true;
       throw error;
     }
   }
 
   attempt(fn: () => void): Error | undefined {
+    // Claims are never made inside an attempt, so undoing its messages is a truncation.
+    const mark = this.pending.mark();
     try {
       this.db.transaction(fn)(); // nested in the open transaction: a SAVEPOINT
       return undefined;
     } catch (error) {
-      this.outboxMayHaveRows = true;
+      this.pending.rollbackTo(mark);
       return error instanceof Error ? error : new Error(String(error));
     }
   }
@@ -362,29 +373,64 @@ export class SqliteStore implements Store, Tx {
   // ---- outbox
 
   enqueueExecute(taskId: string, version: number, address: string): void {
-    this.s.enqueueExecute.run(taskId, version, address);
-    this.outboxMayHaveRows = true;
+    this.pending.push({ kind: "execute", taskId, version, address });
   }
 
   enqueueUnblock(promiseId: string, address: string): void {
-    this.s.enqueueUnblock.run(promiseId, address);
-    this.outboxMayHaveRows = true;
+    this.pending.push({ kind: "unblock", promiseId, address });
   }
 
+  /**
+   * Up to `limit` executes and `limit` unblocks from the outbox tables (oldest first), then every
+   * message queued by the open transaction; a queued execute for a task already in the tables
+   * replaces that row's version and address, a queued unblock already in the tables is dropped.
+   */
   claimOutgoing(limit: number): Outgoing[] {
-    if (!this.outboxMayHaveRows) return [];
     const out: Outgoing[] = [];
-    const executes = this.s.claimExecutes.all(limit) as { seq: number; task_id: string; version: number; address: string }[];
-    executes.sort((a, b) => a.seq - b.seq);
-    for (const e of executes) out.push({ kind: "execute", taskId: e.task_id, version: e.version, address: e.address });
-    const unblocks = this.s.claimUnblocks.all(limit) as { seq: number; promise_id: string; address: string }[];
-    unblocks.sort((a, b) => a.seq - b.seq);
-    for (const u of unblocks) {
-      const promise = this.getPromise(u.promise_id);
-      if (promise) out.push({ kind: "unblock", promise, address: u.address });
+    const claimedExecutes = new Map<string, OutgoingExecute>();
+    const claimedUnblocks = new Set<string>();
+    if (this.outboxMayHaveRows) {
+      const executes = this.s.claimExecutes.all(limit) as { seq: number; task_id: string; version: number; address: string }[];
+      executes.sort((a, b) => a.seq - b.seq);
+      for (const e of executes) {
+        const message: OutgoingExecute = { kind: "execute", taskId: e.task_id, version: e.version, address: e.address };
+        claimedExecutes.set(e.task_id, message);
+        out.push(message);
+      }
+      const unblocks = this.s.claimUnblocks.all(limit) as { seq: number; promise_id: string; address: string }[];
+      unblocks.sort((a, b) => a.seq - b.seq);
+      for (const u of unblocks) {
+        claimedUnblocks.add(`${u.promise_id}\u0000${u.address}`);
+        const promise = this.getPromise(u.promise_id);
+        if (promise) out.push({ kind: "unblock", promise, address: u.address });
+      }
+      if (executes.length < limit && unblocks.length < limit) this.outboxMayHaveRows = false;
     }
-    if (executes.length < limit && unblocks.length < limit) this.outboxMayHaveRows = false;
+    for (const m of this.pending.drain()) {
+      if (m.kind === "execute") {
+        const row = claimedExecutes.get(m.taskId);
+        if (row) {
+          row.version = m.version;
+          row.address = m.address;
+        } else {
+          out.push({ kind: "execute", taskId: m.taskId, version: m.version, address: m.address });
+        }
+      } else if (!claimedUnblocks.has(`${m.promiseId}\u0000${m.address}`)) {
+        const promise = this.getPromise(m.promiseId);
+        if (promise) out.push({ kind: "unblock", promise, address: m.address });
+      }
+    }
     return out;
+  }
+
+  /** Writes the messages nobody claimed to the outbox tables (inside the open transaction). */
+  private writePending(): void {
+    if (this.pending.size === 0) return;
+    for (const m of this.pending.drain()) {
+      if (m.kind === "execute") this.s.enqueueExecute.run(m.taskId, m.version, m.address);
+      else this.s.enqueueUnblock.run(m.promiseId, m.address);
+    }
+    this.outboxMayHaveRows = true;
   }
 
   // ---- schedules
@@ -454,6 +500,7 @@ export class SqliteStore implements Store, Tx {
   // ---- debug
 
   reset(): void {
+    this.pending.clear();
     this.db.exec(`
       DELETE FROM outgoing_execute; DELETE FROM outgoing_unblock; DELETE FROM listeners;
       DELETE FROM callbacks; DELETE FROM tasks; DELETE FROM promises; DELETE FROM schedules;
@@ -461,6 +508,7 @@ export class SqliteStore implements Store, Tx {
   }
 
   snapshot(): StoreSnapshot {
+    this.writePending(); // what this transaction queued so far is part of the state shown
     const promises = (this.db.prepare("SELECT * FROM promises ORDER BY id").all() as PromiseSqlRow[]).map(toPromise);
     const tasks = (this.db.prepare("SELECT * FROM tasks ORDER BY id").all() as TaskSqlRow[]).map((row) => ({
       ...toTask(row),
