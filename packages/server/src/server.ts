@@ -44,7 +44,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const auth = config.authPublicKey === undefined
     ? undefined
     : Authenticator.fromOptions({ publicKey: config.authPublicKey, issuer: config.authIss, audience: config.authAud });
-  const store = SqliteStore.open(config.db, { synchronous: config.sync });
+  const store = SqliteStore.open(config.db, {
+    synchronous: config.sync,
+    onCheckpointError: (message) => logger.warn({ db: config.db, err: message }, "WAL checkpoint failed; retrying"),
+  });
 
   const registry = new PollRegistry();
   let serverUrl = config.url ?? `http://${config.host}:${config.port}`;

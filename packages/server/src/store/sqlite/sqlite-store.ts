@@ -13,6 +13,7 @@ import type {
   TaskRow,
   Tx,
 } from "../store";
+import { Checkpointer } from "./checkpointer";
 import { openDatabase } from "./open";
 import { PendingOutbox } from "./pending-outbox";
 
@@ -132,12 +133,28 @@ export class SqliteStore implements Store, Tx {
    */
   private outboxMayHaveRows = true;
 
-  static open(path: string, options: { synchronous?: "normal" | "full" } = {}): SqliteStore {
-    return new SqliteStore(openDatabase(path, options));
+  private readonly lock: Database.Database | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
+
+  /**
+   * Opens the file (see open.ts) and, for a file on disk, starts the checkpoint thread.
+   * `onCheckpointError` hears about checkpoints that failed (they are retried).
+   */
+  static open(
+    path: string,
+    options: { synchronous?: "normal" | "full"; onCheckpointError?: (message: string) => void } = {},
+  ): SqliteStore {
+    const { db, lock } = openDatabase(path, options);
+    const checkpointer = lock
+      ? new Checkpointer(path, options.synchronous === "full" ? "FULL" : "NORMAL", options.onCheckpointError ?? (() => {}))
+      : undefined;
+    return new SqliteStore(db, lock, checkpointer);
   }
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, lock?: Database.Database, checkpointer?: Checkpointer) {
     this.db = db;
+    this.lock = lock;
+    this.checkpointer = checkpointer;
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       getPromise: p("SELECT * FROM promises WHERE id = ?"),
@@ -242,11 +259,13 @@ export class SqliteStore implements Store, Tx {
 
   close(): void {
     if (!this.db.open) return;
+    this.checkpointer?.stop();
     // Fold the WAL back into the main file so the database is one self-contained file at rest.
     try {
       this.db.pragma("wal_checkpoint(TRUNCATE)");
     } finally {
       this.db.close();
+      this.lock?.close(); // last: until now no other server may open the file
     }
   }
 
