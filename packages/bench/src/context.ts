@@ -2,9 +2,10 @@
 // earlier in the same run, and helpers to run a child program to its result and to clean up.
 import fs from "node:fs";
 import path from "node:path";
-import { CHILDREN_DIR, Child, type Marker, TSX_LOADER, childEnv, liveChildren } from "./procs";
-import type { BenchServer } from "./server";
-import type { Sdk } from "./sdks";
+import { cpuOf } from "./analysis";
+import { CHILDREN_DIR, Child, type Marker, TSX_LOADER, childEnv, cpuMs, liveChildren, makeRunDir } from "./procs";
+import { type BenchServer, formatWarnings, serverWarnings, startServer } from "./server";
+import type { Producer, ProducerOutput, Sdk } from "./sdks";
 
 export interface Ceilings {
   /** Bare Fastify JSON echo, `concurrency` connections: requests/s and per-request ms. */
@@ -67,12 +68,80 @@ export async function stopAll(dir: string, server: BenchServer | undefined): Pro
   if (server) await server.stop();
 }
 
+/** What one SDK's run of a workload reports: its figures and the correctness problems it found. */
+export interface SdkRun<R> {
+  result: R;
+  problems: string[];
+}
+
 /**
- * Runs `fn` once per SDK, one after the other, so that the two never share the machine. (Side by
- * side was tried for the smoke: on a busy 2-CPU machine it is slower, and requests time out.)
+ * Runs a workload once per SDK, one after the other, so that the two never share the machine (side
+ * by side was tried for the smoke: on a busy 2-CPU machine it is slower, and requests time out).
+ * Each run gets a fresh run dir and a fresh server; `run` starts its workers and producers on it.
+ * Whatever happens, every process of the run is stopped, the server's warnings join the SDK's
+ * result, and the run dir is removed unless the run found a problem or the server warned. Returns
+ * the results by SDK (an `{ error }` for a run that threw) and every problem found.
  */
-export async function forEachSdk(ctx: BenchContext, fn: (sdk: Sdk) => Promise<void>): Promise<void> {
-  for (const sdk of ctx.sdks) await fn(sdk);
+export async function runPerSdk<R extends object>(
+  ctx: BenchContext,
+  workload: string,
+  run: (sdk: Sdk, server: BenchServer, dir: string) => Promise<SdkRun<R>>,
+): Promise<{ per: Partial<Record<Sdk, R>>; results: Record<string, unknown>; problems: string[] }> {
+  const per: Partial<Record<Sdk, R>> = {};
+  const results: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const sdk of ctx.sdks) {
+    const dir = makeRunDir(`${workload}-${sdk}`);
+    let server: BenchServer | undefined;
+    let failed = true;
+    try {
+      server = await startServer(dir);
+      const outcome = await run(sdk, server, dir);
+      per[sdk] = outcome.result;
+      results[sdk] = outcome.result;
+      problems.push(...outcome.problems);
+      failed = outcome.problems.length > 0;
+    } catch (error) {
+      problems.push(`${workload}/${sdk}: ${(error as Error).message.split("\n")[0]}`);
+      results[sdk] = { error: (error as Error).message.slice(0, 2000) };
+    } finally {
+      await stopAll(dir, server);
+      const warnings = serverWarnings(dir);
+      (results[sdk] as Record<string, unknown>).serverWarnings = warnings;
+      if (Object.keys(warnings).length > 0) failed = true; // keep the logs
+      disposeDir(dir, failed, ctx.log);
+    }
+  }
+  return { per, results, problems };
+}
+
+/**
+ * Waits for the producer's warm-up to end, then for its output, and counts the CPU the server and
+ * the workers spent in between: CPU is counted from the end of the warm-up, as the producer counts
+ * its own.
+ */
+export async function measureProducer(
+  server: BenchServer,
+  workers: Child[],
+  producer: Producer,
+  timeoutMs: number,
+): Promise<{ out: ProducerOutput; serverCpuMs: number; workersCpuMs: number }> {
+  await producer.child.waitFor("warm", 120_000);
+  const server0 = cpuMs(server.child.pid) ?? 0;
+  const workers0 = cpuOf(workers);
+  const out = await producer.done(timeoutMs);
+  return { out, serverCpuMs: (cpuMs(server.child.pid) ?? 0) - server0, workersCpuMs: cpuOf(workers) - workers0 };
+}
+
+/** One table row per SDK from its figures (a dash where the SDK's run failed). */
+export function perSdkValues<R>(ctx: BenchContext, per: Partial<Record<Sdk, R>>, f: (x: R) => number | string | null): Row["values"] {
+  return Object.fromEntries(ctx.sdks.map((s) => [s, per[s] ? f(per[s]) : null]));
+}
+
+/** The "server warnings" row of a per-SDK table. */
+export function warningsRow(ctx: BenchContext, results: Record<string, unknown>): Row {
+  const of = (s: Sdk) => (results[s] as { serverWarnings?: Record<string, number> } | undefined)?.serverWarnings;
+  return { metric: "server warnings", values: Object.fromEntries(ctx.sdks.map((s) => [s, formatWarnings(of(s))])) };
 }
 
 /** Removes a run dir, unless asked to keep them (BENCH_KEEP=1) or the run failed. */

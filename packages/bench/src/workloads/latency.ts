@@ -2,11 +2,9 @@
 // time, whatever happened to the previous ones) to 2 workers. Figures: p50/p90/p99/max of
 // dispatch→start (worker's clock at function start − due time) and dispatch→result (producer sees
 // the result − due time), against the round trip of a bare Fastify echo on this machine.
-import { type CpuSplit, analyze, correctness, cpuOf, cpuSplit } from "../analysis";
-import { type BenchContext, type Row, type WorkloadOutput, disposeDir, forEachSdk, stopAll } from "../context";
-import { cpuMs, makeRunDir } from "../procs";
+import { analyze, correctness, cpuSplit } from "../analysis";
+import { type BenchContext, type Row, type WorkloadOutput, measureProducer, perSdkValues, runPerSdk, warningsRow } from "../context";
 import { type Sdk, startProducer, startWorkers } from "../sdks";
-import { type BenchServer, formatWarnings, serverWarnings, startServer } from "../server";
 import { ratio } from "../stats";
 
 const WORKERS = 2;
@@ -19,52 +17,22 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
   // (seconds of latency while JITs warm up and the clients' connection pools grow), not the steady state.
   const warmup = ctx.smoke ? 10 : rate * 5;
   const params = { ratePerSecond: rate, seconds, invocations: n, warmupInvocations: warmup, workers: WORKERS, function: "noop", dispatchTime: "the open-loop due time" };
-  const results: Record<string, unknown> = {};
-  const problems: string[] = [];
-  const per: Partial<Record<Sdk, ReturnType<typeof analyze> & { cpu: CpuSplit }>> = {};
-
-  await forEachSdk(ctx, async (sdk) => {
+  const { per, results, problems } = await runPerSdk(ctx, "latency", async (sdk, server, dir) => {
     ctx.log(`latency/${sdk}: ${rate}/s for ${seconds} s, ${WORKERS} workers`);
-    const dir = makeRunDir(`latency-${sdk}`);
-    let server: BenchServer | undefined;
-    let failed = true;
-    try {
-      server = await startServer(dir);
-      const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
-      const producer = await startProducer(sdk, {
-        url: server.url,
-        dir,
-        label: "producer",
-        plan: { mode: "rate", n, rate, warmup, func: "noop", idPrefix: `lat-${sdk}`, target: "poll://any@workers", resultTimeoutMs: 60_000 },
-      });
-      // CPU is counted from the end of the warm-up (the producer counts its own the same way).
-      await producer.child.waitFor("warm", 120_000);
-      const cpu0 = cpuMs(server.child.pid) ?? 0;
-      const workersCpu0 = cpuOf(workers);
-      const out = await producer.done(seconds * 1000 + 90_000);
-      const cpu = (cpuMs(server.child.pid) ?? 0) - cpu0;
-      const workersCpu = cpuOf(workers) - workersCpu0;
-      const t = analyze(out);
-      const p = correctness(`latency/${sdk}`, t);
-      problems.push(...p);
-      per[sdk] = { ...t, cpu: cpuSplit(t, cpu, out.cpuMs, workersCpu) };
-      results[sdk] = per[sdk];
-      failed = p.length > 0;
-    } catch (error) {
-      problems.push(`latency/${sdk}: ${(error as Error).message.split("\n")[0]}`);
-      results[sdk] = { error: (error as Error).message.slice(0, 2000) };
-    } finally {
-      await stopAll(dir, server);
-      const warnings = serverWarnings(dir);
-      if (results[sdk]) (results[sdk] as Record<string, unknown>).serverWarnings = warnings;
-      if (Object.keys(warnings).length > 0) failed = true; // keep the logs
-      disposeDir(dir, failed, ctx.log);
-    }
+    const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
+    const producer = await startProducer(sdk, {
+      url: server.url,
+      dir,
+      label: "producer",
+      plan: { mode: "rate", n, rate, warmup, func: "noop", idPrefix: `lat-${sdk}`, target: "poll://any@workers", resultTimeoutMs: 60_000 },
+    });
+    const { out, serverCpuMs, workersCpuMs } = await measureProducer(server, workers, producer, seconds * 1000 + 90_000);
+    const t = analyze(out);
+    return { result: { ...t, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, workersCpuMs) }, problems: correctness(`latency/${sdk}`, t) };
   });
 
   const c = ctx.ceilings;
-  const v = (f: (x: NonNullable<(typeof per)[Sdk]>) => number | string | null) =>
-    Object.fromEntries(ctx.sdks.map((s) => [s, per[s] ? f(per[s]) : null])) as Row["values"];
+  const v = (f: (x: NonNullable<(typeof per)[Sdk]>) => number | string | null) => perSdkValues(ctx, per, f);
   const pct = (s: { p50: number; p90: number; p99: number; max: number }) => `${s.p50} / ${s.p90} / ${s.p99} / ${s.max}`;
   const rows: Row[] = [
     { metric: "dispatch→start ms p50/p90/p99/max", values: v((x) => pct(x.dispatchToStart)) },
@@ -74,7 +42,7 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
     { metric: "producer schedule lag ms p99", values: v((x) => x.scheduleLag?.p99 ?? null) },
     { metric: "busy cores: server / producer / workers", values: v((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}`) },
     { metric: "dispatch→result p50 ÷ echo round trip p50", values: v((x) => ratio(x.dispatchToResult.p50, c?.echoSerial.p50, 1)) },
-    { metric: "server warnings", values: Object.fromEntries(ctx.sdks.map((s) => [s, formatWarnings((results[s] as { serverWarnings?: Record<string, number> } | undefined)?.serverWarnings)])) },
+    warningsRow(ctx, results),
   ];
   if (c) {
     for (const sdk of ctx.sdks) {

@@ -4,11 +4,10 @@
 // (beginRpc returns/s while the workers are busy); the dispatch-only rate (the same producer,
 // beginRpc alone, no workers and no result(): what the client side can create); and the CPU each
 // role spent per invocation.
-import { type CpuSplit, analyze, correctness, cpuOf, cpuSplit, spread } from "../analysis";
-import { type BenchContext, type Row, type WorkloadOutput, disposeDir, forEachSdk, stopAll } from "../context";
-import { cpuMs, makeRunDir, rssMb } from "../procs";
+import { analyze, correctness, cpuSplit, spread } from "../analysis";
+import { type BenchContext, type Row, type WorkloadOutput, measureProducer, perSdkValues, runPerSdk, warningsRow } from "../context";
+import { rssMb } from "../procs";
 import { type Sdk, startProducer, startWorkers } from "../sdks";
-import { type BenchServer, formatWarnings, serverWarnings, startServer } from "../server";
 import { ratio } from "../stats";
 
 const WORKERS = 4;
@@ -20,66 +19,38 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
   const window = 64;
   const warmup = ctx.smoke ? 10 : 2000;
   const params = { invocations: n, warmupInvocations: warmup, workers: WORKERS, window, function: "noop", target: "poll://any@workers", serverFlags: "defaults + --log-level warn" };
-  const results: Record<string, unknown> = {};
-  const problems: string[] = [];
-  const per: Partial<Record<Sdk, ReturnType<typeof analyze> & { dispatchAloneRate: number; cpu: CpuSplit; serverRssMb?: number }>> = {};
-
-  await forEachSdk(ctx, async (sdk) => {
+  const { per, results, problems } = await runPerSdk(ctx, "throughput", async (sdk, server, dir) => {
     ctx.log(`throughput/${sdk}: ${n} no-op invocations, ${WORKERS} workers`);
-    const dir = makeRunDir(`throughput-${sdk}`);
-    let server: BenchServer | undefined;
-    let failed = true;
-    try {
-      server = await startServer(dir);
-      const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
-      const producer = await startProducer(sdk, {
-        url: server.url,
-        dir,
-        label: "producer",
-        plan: { mode: "burst", n, window, warmup, func: "noop", idPrefix: `tp-${sdk}`, target: "poll://any@workers", resultTimeoutMs: ctx.smoke ? 30_000 : 300_000 },
-      });
-      // CPU is counted from the end of the warm-up (the producer counts its own the same way).
-      await producer.child.waitFor("warm", 120_000);
-      const cpu0 = cpuMs(server.child.pid) ?? 0;
-      const workersCpu0 = cpuOf(workers);
-      const out = await producer.done(ctx.smoke ? 60_000 : 400_000);
-      const cpu = (cpuMs(server.child.pid) ?? 0) - cpu0;
-      const workersCpu = cpuOf(workers) - workersCpu0;
-      const t = analyze(out);
-      const p = correctness(`throughput/${sdk}`, t);
-      problems.push(...p);
-      const serverRssMb = rssMb(server.child.pid);
+    const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
+    const producer = await startProducer(sdk, {
+      url: server.url,
+      dir,
+      label: "producer",
+      plan: { mode: "burst", n, window, warmup, func: "noop", idPrefix: `tp-${sdk}`, target: "poll://any@workers", resultTimeoutMs: ctx.smoke ? 30_000 : 300_000 },
+    });
+    const { out, serverCpuMs, workersCpuMs } = await measureProducer(server, workers, producer, ctx.smoke ? 60_000 : 400_000);
+    const t = analyze(out);
+    const problems = correctness(`throughput/${sdk}`, t);
+    const serverRssMb = rssMb(server.child.pid);
 
-      // Dispatch alone: the same producer, beginRpc only, to a group nobody serves (the tasks stay
-      // pending; their executes are dropped), on the same server right after.
-      ctx.log(`throughput/${sdk}: dispatch alone, ${n} beginRpc without workers`);
-      const alone = await startProducer(sdk, {
-        url: server.url,
-        dir,
-        label: "dispatch-alone",
-        plan: { mode: "burst", n, window, warmup: 0, func: "noop", idPrefix: `tpd-${sdk}`, target: "poll://any@nobody", awaitResults: false, resultTimeoutMs: 1000 },
-      });
-      const aloneOut = await alone.done(ctx.smoke ? 60_000 : 400_000);
-      const aloneTimings = analyze(aloneOut);
-      if (aloneTimings.errors > 0) problems.push(`throughput/${sdk} dispatch alone: ${aloneTimings.errors} beginRpc failed (${aloneTimings.firstErrors.slice(0, 3).join("; ")})`);
-      per[sdk] = { ...t, dispatchAloneRate: aloneTimings.dispatchRate, cpu: cpuSplit(t, cpu, out.cpuMs, workersCpu), serverRssMb };
-      results[sdk] = per[sdk];
-      failed = p.length > 0;
-    } catch (error) {
-      problems.push(`throughput/${sdk}: ${(error as Error).message.split("\n")[0]}`);
-      results[sdk] = { error: (error as Error).message.slice(0, 2000) };
-    } finally {
-      await stopAll(dir, server);
-      const warnings = serverWarnings(dir);
-      if (results[sdk]) (results[sdk] as Record<string, unknown>).serverWarnings = warnings;
-      if (Object.keys(warnings).length > 0) failed = true; // keep the logs
-      disposeDir(dir, failed, ctx.log);
-    }
+    // Dispatch alone: the same producer, beginRpc only, to a group nobody serves (the tasks stay
+    // pending; their executes are dropped), on the same server right after.
+    ctx.log(`throughput/${sdk}: dispatch alone, ${n} beginRpc without workers`);
+    const alone = await startProducer(sdk, {
+      url: server.url,
+      dir,
+      label: "dispatch-alone",
+      plan: { mode: "burst", n, window, warmup: 0, func: "noop", idPrefix: `tpd-${sdk}`, target: "poll://any@nobody", awaitResults: false, resultTimeoutMs: 1000 },
+    });
+    const aloneOut = await alone.done(ctx.smoke ? 60_000 : 400_000);
+    const aloneTimings = analyze(aloneOut);
+    if (aloneTimings.errors > 0) problems.push(`throughput/${sdk} dispatch alone: ${aloneTimings.errors} beginRpc failed (${aloneTimings.firstErrors.slice(0, 3).join("; ")})`);
+    const result = { ...t, dispatchAloneRate: aloneTimings.dispatchRate, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, workersCpuMs), serverRssMb };
+    return { result, problems };
   });
 
   const c = ctx.ceilings;
-  const v = (f: (x: NonNullable<(typeof per)[Sdk]>) => number | string | null) =>
-    Object.fromEntries(ctx.sdks.map((s) => [s, per[s] ? f(per[s]) : null])) as Row["values"];
+  const v = (f: (x: NonNullable<(typeof per)[Sdk]>) => number | string | null) => perSdkValues(ctx, per, f);
   const rows: Row[] = [
     { metric: "end to end, invocations/s", values: v((x) => x.endToEndRate) },
     { metric: "dispatch rate in that run (beginRpc returned), /s", values: v((x) => x.dispatchRate) },
@@ -95,7 +66,7 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
     { metric: "invocations/s ÷ server promise.create/s", values: v((x) => ratio(x.endToEndRate, c?.serverCreate.rate)) },
     { metric: "dispatch alone ÷ server promise.create/s", values: v((x) => ratio(x.dispatchAloneRate, c?.serverCreate.rate)) },
     { metric: `${REQUESTS_PER_INVOCATION} commits/inv ÷ SQLite NORMAL commits/s`, values: v((x) => ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c?.sqliteNormal.rate)) },
-    { metric: "server warnings", values: Object.fromEntries(ctx.sdks.map((s) => [s, formatWarnings((results[s] as { serverWarnings?: Record<string, number> } | undefined)?.serverWarnings)])) },
+    warningsRow(ctx, results),
   ];
   if (c) {
     for (const sdk of ctx.sdks) {

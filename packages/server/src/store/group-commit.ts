@@ -65,17 +65,22 @@ export class GroupCommit<F = void> {
     let finished: F | undefined;
     try {
       finished = this.store.transact((tx) => {
-        for (const job of batch) {
-          let value: unknown;
-          const error = batch.length === 1 ? runAlone(job, tx, (v) => (value = v)) : tx.attempt(() => {
-            value = job.run(tx);
-          });
-          outcomes.push(error === undefined ? { ok: true, value } : { ok: false, error });
+        if (batch.length === 1) {
+          // No savepoint needed: if the lone job throws, the whole transaction rolls back.
+          outcomes.push({ ok: true, value: batch[0]!.run(tx) });
+        } else {
+          for (const job of batch) {
+            let value: unknown;
+            const error = tx.attempt(() => {
+              value = job.run(tx);
+            });
+            outcomes.push(error === undefined ? { ok: true, value } : { ok: false, error });
+          }
         }
         return this.hooks?.beforeCommit(tx);
       });
     } catch (error) {
-      // The transaction rolled back (a failed commit, or the single job threw): nobody's writes exist.
+      // The transaction rolled back (a failed commit, or the lone job threw): nobody's writes exist.
       for (const job of batch) job.reject(error);
       return;
     }
@@ -88,13 +93,4 @@ export class GroupCommit<F = void> {
       else job.reject(outcome.error);
     });
   }
-}
-
-/**
- * A batch of one needs no savepoint: if its job throws, the whole transaction rolls back, which is
- * the same thing. (It returns undefined only on success: a throw leaves through `transact`.)
- */
-function runAlone(job: Job, tx: Tx, keep: (value: unknown) => void): undefined {
-  keep(job.run(tx));
-  return undefined;
 }

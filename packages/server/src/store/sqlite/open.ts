@@ -35,14 +35,7 @@ export function openDatabase(path: string, options: { synchronous?: "normal" | "
   } catch (error) {
     lock?.close();
     if (error instanceof DatabaseOpenError) throw error;
-    const code = (error as { code?: string }).code ?? "";
-    if (code === "SQLITE_BUSY") {
-      throw new DatabaseOpenError(`cannot use database ${path}: the database is locked by another process (is another server running on it?)`);
-    }
-    const reason = ["EROFS", "EACCES", "EPERM"].includes(code) || code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY")
-      ? `the file or its folder is not writable (read-only file system or permissions): ${(error as Error).message}`
-      : (error as Error).message;
-    throw new DatabaseOpenError(`cannot open database ${path}: ${reason}`);
+    throw new DatabaseOpenError(`cannot open database ${path}: ${reasonFor(error)}`);
   }
   try {
     db.pragma("journal_mode = WAL");
@@ -69,17 +62,19 @@ export function openDatabase(path: string, options: { synchronous?: "normal" | "
     db.close();
     lock?.close();
     if (error instanceof DatabaseOpenError) throw error;
-    const code = (error as { code?: string }).code ?? "";
-    const reason =
-      code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT"
-        ? "the file is not a valid SQLite database (corrupt or another format)"
-        : code === "SQLITE_BUSY"
-          ? "the database is locked by another process (is another server running on it?)"
-          : code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_IOERR")
-            ? `the database file or its folder is not writable (read-only file system or permissions): ${(error as Error).message}`
-            : (error as Error).message;
-    throw new DatabaseOpenError(`cannot use database ${path}: ${reason}`);
+    throw new DatabaseOpenError(`cannot use database ${path}: ${reasonFor(error)}`);
   }
+}
+
+/** What an operator needs to hear about an error from opening or preparing the file. */
+function reasonFor(error: unknown): string {
+  const code = (error as { code?: string }).code ?? "";
+  const message = (error as Error).message;
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") return "the file is not a valid SQLite database (corrupt or another format)";
+  if (code === "SQLITE_BUSY") return "the database is locked by another process (is another server running on it?)";
+  const notWritable = ["EROFS", "EACCES", "EPERM"].includes(code) || ["SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR"].some((c) => code.startsWith(c));
+  if (notWritable) return `the database file or its folder is not writable (read-only file system or permissions): ${message}`;
+  return message;
 }
 
 /**

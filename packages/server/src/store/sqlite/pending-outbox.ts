@@ -12,6 +12,9 @@ export type PendingMessage =
   | { kind: "execute"; taskId: string; version: number; address: string }
   | { kind: "unblock"; promiseId: string; address: string };
 
+/** One unblock per (promise, address), in the tables and here alike. */
+export const unblockKey = (promiseId: string, address: string): string => `${promiseId}\u0000${address}`;
+
 export class PendingOutbox {
   /** In the order queued; duplicates are resolved when the list is read (see `drain`). */
   private log: PendingMessage[] = [];
@@ -61,7 +64,7 @@ export class PendingOutbox {
         executes.set(message.taskId, copy);
         out.push(copy);
       } else {
-        const key = `${message.promiseId}\u0000${message.address}`;
+        const key = unblockKey(message.promiseId, message.address);
         if (unblocks.has(key)) continue;
         unblocks.add(key);
         out.push(message);

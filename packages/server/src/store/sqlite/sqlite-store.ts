@@ -15,7 +15,7 @@ import type {
 } from "../store";
 import { Checkpointer } from "./checkpointer";
 import { openDatabase } from "./open";
-import { PendingOutbox } from "./pending-outbox";
+import { PendingOutbox, unblockKey } from "./pending-outbox";
 
 interface PromiseSqlRow {
   id: string;
@@ -406,20 +406,21 @@ export class SqliteStore implements Store, Tx {
    */
   claimOutgoing(limit: number): Outgoing[] {
     const out: Outgoing[] = [];
-    const claimedExecutes = new Map<string, OutgoingExecute>();
-    const claimedUnblocks = new Set<string>();
+    // Table rows by task and by (promise, address), for merging what this transaction queued.
+    const tableExecutes = new Map<string, OutgoingExecute>();
+    const tableUnblocks = new Set<string>();
     if (this.outboxMayHaveRows) {
       const executes = this.s.claimExecutes.all(limit) as { seq: number; task_id: string; version: number; address: string }[];
       executes.sort((a, b) => a.seq - b.seq);
       for (const e of executes) {
         const message: OutgoingExecute = { kind: "execute", taskId: e.task_id, version: e.version, address: e.address };
-        claimedExecutes.set(e.task_id, message);
+        tableExecutes.set(e.task_id, message);
         out.push(message);
       }
       const unblocks = this.s.claimUnblocks.all(limit) as { seq: number; promise_id: string; address: string }[];
       unblocks.sort((a, b) => a.seq - b.seq);
       for (const u of unblocks) {
-        claimedUnblocks.add(`${u.promise_id}\u0000${u.address}`);
+        tableUnblocks.add(unblockKey(u.promise_id, u.address));
         const promise = this.getPromise(u.promise_id);
         if (promise) out.push({ kind: "unblock", promise, address: u.address });
       }
@@ -427,14 +428,14 @@ export class SqliteStore implements Store, Tx {
     }
     for (const m of this.pending.drain()) {
       if (m.kind === "execute") {
-        const row = claimedExecutes.get(m.taskId);
+        const row = tableExecutes.get(m.taskId);
         if (row) {
           row.version = m.version;
           row.address = m.address;
         } else {
-          out.push({ kind: "execute", taskId: m.taskId, version: m.version, address: m.address });
+          out.push(m);
         }
-      } else if (!claimedUnblocks.has(`${m.promiseId}\u0000${m.address}`)) {
+      } else if (!tableUnblocks.has(unblockKey(m.promiseId, m.address))) {
         const promise = this.getPromise(m.promiseId);
         if (promise) out.push({ kind: "unblock", promise, address: m.address });
       }
