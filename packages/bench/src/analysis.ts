@@ -1,5 +1,6 @@
-// Turns what a producer recorded into figures. All timestamps are Date.now() of processes on the
-// same machine (one clock), so worker-side start times and producer-side times can be subtracted.
+// Turns what a producer recorded into figures. All timestamps are epoch milliseconds of processes on
+// the same machine (one clock, sub-millisecond: preciseNow in producer-core.mjs), so worker-side
+// start times and producer-side times can be subtracted. Latencies are reported to 0.1 ms.
 import { type Child, cpuMs } from "./procs";
 import type { ProducerOutput } from "./sdks";
 import { type Summary, round, summarize } from "./stats";
@@ -39,7 +40,7 @@ export function analyze(out: ProducerOutput): Timings {
   const lastCreated = createdIdx.length ? Math.max(...createdIdx.map((i) => out.c[i]!)) : NaN;
   const perWorker: Record<string, number> = {};
   for (const i of completedIdx) perWorker[String(out.w[i])] = (perWorker[String(out.w[i])] ?? 0) + 1;
-  const spanMs = lastResult - first;
+  const spanMs = Math.round(lastResult - first);
   return {
     n: out.n,
     dispatched: out.dispatched,
@@ -49,12 +50,17 @@ export function analyze(out: ProducerOutput): Timings {
     spanMs,
     endToEndRate: round((completedIdx.length * 1000) / spanMs),
     dispatchRate: round((createdIdx.length * 1000) / Math.max(1, lastCreated - first)),
-    dispatchToStart: summarize(completedIdx.filter((i) => out.s[i]! > 0).map((i) => out.s[i]! - out.d[i]!)),
-    dispatchToResult: summarize(completedIdx.map((i) => out.r[i]! - out.d[i]!)),
-    startToResult: summarize(completedIdx.filter((i) => out.s[i]! > 0).map((i) => out.r[i]! - out.s[i]!)),
+    dispatchToStart: latencies(completedIdx.filter((i) => out.s[i]! > 0).map((i) => out.s[i]! - out.d[i]!)),
+    dispatchToResult: latencies(completedIdx.map((i) => out.r[i]! - out.d[i]!)),
+    startToResult: latencies(completedIdx.filter((i) => out.s[i]! > 0).map((i) => out.r[i]! - out.s[i]!)),
     perWorker,
-    ...(out.lag ? { scheduleLag: summarize(out.lag.filter((_, i) => out.d[i]! > 0)) } : {}),
+    ...(out.lag ? { scheduleLag: latencies(out.lag.filter((_, i) => out.d[i]! > 0)) } : {}),
   };
+}
+
+/** Percentiles of millisecond differences, to 0.1 ms (the clocks are finer than that, the figures need not be). */
+function latencies(ms: number[]): Summary {
+  return summarize(ms.map((x) => round(x, 1)));
 }
 
 /** "2500 / 2500 / 2500 / 2500": how evenly the workers shared the invocations. */

@@ -29,6 +29,12 @@ export interface Marker {
 
 export class DeadlineError extends Error {}
 
+/**
+ * BENCH_NODE_ARGS: Node flags for every process the bench starts (all of them are Node), to try a
+ * runtime setting on the whole run, e.g. "--single-threaded-gc" or "--import /path/monitor.mjs".
+ */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+
 /** The environment for children: ours without anything that could steer an SDK, the server or tsx. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -59,7 +65,7 @@ export class Child {
     args: string[],
     opts: { env: NodeJS.ProcessEnv; cwd?: string; logFile?: string },
   ) {
-    this.child = spawn(command, args, { cwd: opts.cwd ?? REPO_ROOT, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(command, [...NODE_ARGS, ...args], { cwd: opts.cwd ?? REPO_ROOT, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
     if (this.child.pid === undefined) throw new Error(`spawn failed: ${label}: ${command} ${args.join(" ")}`);
     this.pid = this.child.pid;
     const log = opts.logFile;

@@ -20,6 +20,9 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Extra server flags for every server of the run, e.g. BENCH_SERVER_ARGS="--timeouts-interval 5000" to try a setting. */
+const EXTRA_SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? "").split(/\s+/).filter(Boolean);
+
 /** When set (pnpm bench --profile), servers run with V8's --cpu-prof and write their profile here on exit. */
 let profileDir: string | undefined;
 export function profileServersInto(dir: string | undefined): void {
@@ -37,7 +40,7 @@ export interface BenchServer {
 export async function startServer(dir: string, extraArgs: string[] = [], label = "server"): Promise<BenchServer> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const flags = ["--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, `${label}.db`), "--log-level", "warn", ...extraArgs];
+    const flags = ["--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, `${label}.db`), "--log-level", "warn", ...extraArgs, ...EXTRA_SERVER_ARGS];
     const prof = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
     const child = new Child(label, process.execPath, [...prof, "--import", TSX_LOADER, SERVER_MAIN, ...flags], {
       env: childEnv(),

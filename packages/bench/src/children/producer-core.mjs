@@ -2,10 +2,11 @@
 // only needs a `dispatch(id, args)` that starts an invocation and returns something with `result()`.
 // Plain JavaScript so that both runtimes load the same file.
 //
-// Per invocation i it records, in ms since the epoch on this machine's clock:
+// Per invocation i it records, in ms since the epoch on this machine's clock (`preciseNow`, to a
+// microsecond, so that a 10 ms percentile is not read off a 1 ms grid):
 //   d[i] dispatch (burst: just before beginRpc; rate: the intended time of the open-loop schedule)
 //   c[i] beginRpc returned (the promise exists on the server)
-//   s[i] the worker's Date.now() when the function started (carried back in the result value)
+//   s[i] the worker's clock when the function started (carried back in the result value)
 //   r[i] the result observed by this process
 //   w[i] the index of the worker that ran it
 // plus its own CPU time over the run (cpuMs),
@@ -15,6 +16,16 @@ import fs from "node:fs";
 
 export function mark(event, fields = {}) {
   process.stdout.write(`${JSON.stringify({ event, t: Date.now(), ...fields })}\n`);
+}
+
+/**
+ * Milliseconds since the epoch with sub-millisecond resolution. Date.now() floors to whole
+ * milliseconds, which alone moves a dispatch→start difference by up to 1 ms; this is the same
+ * system clock (performance.timeOrigin is the epoch time of the process's start), so values of
+ * different processes on this machine can still be subtracted.
+ */
+export function preciseNow() {
+  return performance.timeOrigin + performance.now();
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -52,13 +63,13 @@ async function phase(plan, dispatch, n, idPrefix) {
       fail(i, "dispatch", e);
       return;
     }
-    c[i] = Date.now();
+    c[i] = preciseNow();
     state.dispatched++;
     if (plan.awaitResults === false) return;
     waits.push(
       handle.result().then(
         (v) => {
-          r[i] = Date.now();
+          r[i] = preciseNow();
           if (v && typeof v === "object") {
             s[i] = typeof v.s === "number" ? v.s : 0;
             w[i] = typeof v.w === "number" ? v.w : -1;
@@ -70,13 +81,13 @@ async function phase(plan, dispatch, n, idPrefix) {
     );
   };
 
-  const t0 = Date.now();
+  const t0 = preciseNow();
   if (plan.mode === "burst") {
     let next = 0;
     const slot = async () => {
       while (next < n) {
         const i = next++;
-        d[i] = Date.now();
+        d[i] = preciseNow();
         await start(i);
       }
     };
@@ -89,14 +100,14 @@ async function phase(plan, dispatch, n, idPrefix) {
     const inFlight = [];
     let next = 0;
     while (next < n) {
-      const now = Date.now();
+      const now = preciseNow();
       while (next < n && due(next) <= now) {
         const i = next++;
-        d[i] = Math.round(due(i));
+        d[i] = due(i);
         lag[i] = now - d[i];
         inFlight.push(start(i));
       }
-      if (next < n) await sleep(Math.max(0, due(next) - Date.now()));
+      if (next < n) await sleep(Math.max(0, due(next) - preciseNow()));
     }
     await Promise.all(inFlight);
   }
@@ -122,12 +133,12 @@ export async function runProducer(plan, dispatch) {
   const { t0, d, c, s, r, w, lag, errors, state, waits } = await phase(plan, dispatch, plan.n, plan.idPrefix);
   const n = plan.n;
   const { dispatched } = state;
-  const dispatchEnd = Date.now();
-  mark("dispatched", { n: dispatched, ms: dispatchEnd - t0 });
+  const dispatchEnd = preciseNow();
+  mark("dispatched", { n: dispatched, ms: Math.round(dispatchEnd - t0) });
 
   const all = Promise.all(waits);
   const timedOut = await Promise.race([all.then(() => false), sleep(plan.resultTimeoutMs ?? 120_000).then(() => true)]);
-  const end = Date.now();
+  const end = preciseNow();
   const { resolved, errorCount } = state;
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = Math.round((cpu.user + cpu.system) / 1000);

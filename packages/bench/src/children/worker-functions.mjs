@@ -1,7 +1,7 @@
 // The functions both kinds of worker register (plain JavaScript, loaded by Node 20 and Node 22).
-// Each returns { s, w }: the worker's Date.now() when the function started and the worker's index,
+// Each returns { s, w }: the worker's clock (preciseNow) when the function started and the worker's index,
 // so the producer learns dispatch→start without a stdout line per invocation.
-import { mark } from "./producer-core.mjs";
+import { mark, preciseNow } from "./producer-core.mjs";
 
 const INDEX = Number(process.env.BENCH_WORKER_INDEX ?? -1);
 /** Recovery runs print a line per start so the bench can see who runs what (30 lines, not 10k). */
@@ -11,12 +11,12 @@ export const workerIndex = INDEX;
 
 /** A no-op: the cost of an invocation is all protocol. */
 export function noop(_ctx, _i) {
-  return { s: Date.now(), w: INDEX };
+  return { s: preciseNow(), w: INDEX };
 }
 
 /** Takes `ms` of wall time (a timer, not CPU). */
 export async function work(ctx, i, ms) {
-  const s = Date.now();
+  const s = preciseNow();
   if (MARK_STARTS) mark("start", { id: ctx.id, i, w: INDEX });
   await new Promise((r) => setTimeout(r, ms));
   if (MARK_STARTS) mark("finish", { id: ctx.id, i, w: INDEX });

@@ -75,7 +75,7 @@ export async function recovery(ctx: BenchContext): Promise<WorkloadOutput> {
       killedWorker: victimIndex,
       killedRunning,
       allCompleteMs: t.spanMs,
-      killToAllCompleteMs: lastResult - killAt,
+      killToAllCompleteMs: Math.round(lastResult - killAt),
       killToRestartMs: summarize(orphanRestarts),
       errors: t.errors,
     };
