@@ -18,6 +18,35 @@ interface LoadResult {
   requests: number;
 }
 
+/** Runs `fn` against a bare Fastify echo server (a child process), which is stopped afterwards. */
+async function withEchoServer<T>(dir: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const echoServer = new Child("echo-server", process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "echo-server.ts")], {
+    env: childEnv(),
+    logFile: path.join(dir, "echo-server.log"),
+  });
+  try {
+    const [ready] = await echoServer.waitFor("ready", 30_000);
+    return await fn(`http://127.0.0.1:${ready!.port as number}`);
+  } finally {
+    await echoServer.stop("SIGKILL");
+  }
+}
+
+/**
+ * The echo rate (32 in flight) measured again next to a workload, in its run dir: this VM's speed
+ * drifts by tens of percent within minutes, so a ratio to a ceiling measured minutes earlier says as
+ * much about the drift as about the server. Same load generator and durations as the ceilings.
+ */
+export async function measureEchoRate(ctx: BenchContext, dir: string, label: string): Promise<number> {
+  const durationMs = ctx.smoke ? 400 : 3000;
+  const warmupMs = ctx.smoke ? 300 : 2000;
+  ctx.log(`${label}: echo ceiling next to the run (${CONCURRENCY} in flight, ${durationMs} ms)`);
+  return withEchoServer(dir, async (url) => {
+    const m = await runChild("loadgen.ts", { url, body: "echo", concurrency: CONCURRENCY, durationMs, warmupMs }, { dir, label: `${label.replace(/\W+/g, "-")}-echo`, timeoutMs: durationMs + warmupMs + 30_000 });
+    return Math.round(m.rate as number);
+  });
+}
+
 export async function measureCeilings(ctx: BenchContext): Promise<{ ceilings: Ceilings; output: WorkloadOutput }> {
   const duration = ctx.smoke ? 400 : 3000;
   const warmup = ctx.smoke ? 300 : 2000;
@@ -35,15 +64,10 @@ export async function measureCeilings(ctx: BenchContext): Promise<{ ceilings: Ce
     };
 
     // 1. Bare Fastify echo.
-    const echoServer = new Child("echo-server", process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "echo-server.ts")], {
-      env: childEnv(),
-      logFile: path.join(dir, "echo-server.log"),
-    });
-    const [ready] = await echoServer.waitFor("ready", 30_000);
-    const echoUrl = `http://127.0.0.1:${ready!.port as number}`;
-    const echo = await load(echoUrl, "echo", CONCURRENCY, "echo");
-    const echoSerial = await load(echoUrl, "echo", 1, "echo-serial");
-    await echoServer.stop("SIGKILL");
+    const { echo, echoSerial } = await withEchoServer(dir, async (echoUrl) => ({
+      echo: await load(echoUrl, "echo", CONCURRENCY, "echo"),
+      echoSerial: await load(echoUrl, "echo", 1, "echo-serial"),
+    }));
 
     // 2. Our server with the same client: a durable one-row create, and a read.
     server = await startServer(dir);

@@ -3,12 +3,14 @@
 // to end (first dispatch → last result observed by the producer); the dispatch rate in that run
 // (beginRpc returns/s while the workers are busy); the dispatch-only rate (the same producer,
 // beginRpc alone, no workers and no result(): what the client side can create); and the CPU each
-// role spent per invocation.
+// role spent per invocation. The echo ceiling is measured again just before and just after each
+// SDK's run, and the request rate is also given as a share of that adjacent ceiling.
 import { analyze, correctness, cpuSplit, spread } from "../analysis";
 import { type BenchContext, type Row, type WorkloadOutput, measureProducer, perSdkValues, runPerSdk, warningsRow } from "../context";
 import { rssMb } from "../procs";
 import { type Sdk, startProducer, startWorkers } from "../sdks";
 import { ratio } from "../stats";
+import { measureEchoRate } from "./ceilings";
 
 const WORKERS = 4;
 /** Protocol requests per invocation, both SDKs: promise.create, register_listener, task.acquire, task.fulfill. */
@@ -20,6 +22,7 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
   const warmup = ctx.smoke ? 10 : 2000;
   const params = { invocations: n, warmupInvocations: warmup, workers: WORKERS, window, function: "noop", target: "poll://any@workers", serverFlags: "defaults + --log-level warn" };
   const { per, results, problems } = await runPerSdk(ctx, "throughput", async (sdk, server, dir) => {
+    const echoBefore = await measureEchoRate(ctx, dir, `throughput/${sdk}`);
     ctx.log(`throughput/${sdk}: ${n} no-op invocations, ${WORKERS} workers`);
     const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
     const producer = await startProducer(sdk, {
@@ -32,6 +35,9 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
     const t = analyze(out);
     const problems = correctness(`throughput/${sdk}`, t);
     const serverRssMb = rssMb(server.child.pid);
+    const echoAfter = await measureEchoRate(ctx, dir, `throughput/${sdk}`);
+    // The ceiling this run is held against: the echo rate just before and just after it.
+    const adjacentEcho = { before: echoBefore, after: echoAfter, mean: Math.round((echoBefore + echoAfter) / 2) };
 
     // Dispatch alone: the same producer, beginRpc only, to a group nobody serves (the tasks stay
     // pending; their executes are dropped), on the same server right after.
@@ -45,7 +51,7 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
     const aloneOut = await alone.done(ctx.smoke ? 60_000 : 400_000);
     const aloneTimings = analyze(aloneOut);
     if (aloneTimings.errors > 0) problems.push(`throughput/${sdk} dispatch alone: ${aloneTimings.errors} beginRpc failed (${aloneTimings.firstErrors.slice(0, 3).join("; ")})`);
-    const result = { ...t, dispatchAloneRate: aloneTimings.dispatchRate, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, workersCpuMs), serverRssMb };
+    const result = { ...t, dispatchAloneRate: aloneTimings.dispatchRate, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, workersCpuMs), serverRssMb, adjacentEcho };
     return { result, problems };
   });
 
@@ -62,7 +68,9 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
     { metric: "per worker", values: v((x) => spread(x.perWorker, WORKERS)) },
     { metric: "CPU ms/invocation: server / producer / workers", values: v((x) => `${x.cpu.perInvocationMs.server} / ${x.cpu.perInvocationMs.producer} / ${x.cpu.perInvocationMs.workers}`) },
     { metric: "busy cores: server / producer / workers", values: v((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}`) },
-    { metric: `${REQUESTS_PER_INVOCATION} req/inv ÷ echo req/s`, values: v((x) => ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c?.echo.rate)) },
+    { metric: "echo req/s just before / after this run", values: v((x) => `${x.adjacentEcho.before} / ${x.adjacentEcho.after}`) },
+    { metric: `${REQUESTS_PER_INVOCATION} req/inv ÷ echo req/s (mean of before/after)`, values: v((x) => ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, x.adjacentEcho.mean)) },
+    { metric: `${REQUESTS_PER_INVOCATION} req/inv ÷ echo req/s (ceilings, start of the bench)`, values: v((x) => ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c?.echo.rate)) },
     { metric: "invocations/s ÷ server promise.create/s", values: v((x) => ratio(x.endToEndRate, c?.serverCreate.rate)) },
     { metric: "dispatch alone ÷ server promise.create/s", values: v((x) => ratio(x.dispatchAloneRate, c?.serverCreate.rate)) },
     { metric: `${REQUESTS_PER_INVOCATION} commits/inv ÷ SQLite NORMAL commits/s`, values: v((x) => ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c?.sqliteNormal.rate)) },
@@ -75,6 +83,7 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
       (results[sdk] as Record<string, unknown>).vsCeilings = {
         requestsPerInvocation: REQUESTS_PER_INVOCATION,
         requestRateShareOfEcho: ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c.echo.rate),
+        requestRateShareOfAdjacentEcho: ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, x.adjacentEcho.mean),
         shareOfServerCreateRate: ratio(x.endToEndRate, c.serverCreate.rate),
         dispatchAloneShareOfServerCreateRate: ratio(x.dispatchAloneRate, c.serverCreate.rate),
         commitRateShareOfSqliteNormal: ratio(x.endToEndRate * REQUESTS_PER_INVOCATION, c.sqliteNormal.rate),
