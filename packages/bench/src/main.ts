@@ -9,10 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { BenchContext, WorkloadOutput } from "./context";
-import { cpuAccounts, killAllSync } from "./procs";
+import { NODE_ARGS, cpuAccounts, killAllSync } from "./procs";
 import { summarizeProfile } from "./profile-summary";
 import { machineInfo, table } from "./report";
-import { profileServersInto } from "./server";
+import { EXTRA_SERVER_ARGS, profileServersInto } from "./server";
 import { SDKS, type Sdk } from "./sdks";
 import { measureCeilings } from "./workloads/ceilings";
 import { latency } from "./workloads/latency";
@@ -77,8 +77,12 @@ async function main(): Promise<void> {
   ctx.log(`${smoke ? "smoke run" : "full run"}: ${workloads.join(", ")} with ${sdks.join(", ")} on ${machine.nproc} × ${machine.cpu}, ${machine.node}, load ${machine.loadavgAtStart.join(" ")}`);
   if (!smoke && machine.loadavgAtStart[0]! >= 1) ctx.log(`warning: 1-minute load average is ${machine.loadavgAtStart[0]}: other work on this machine will skew the figures`);
 
+  // A run with extra flags is not the default configuration: say so in the header and in every JSON line.
+  const overrides = { nodeArgs: NODE_ARGS, serverArgs: EXTRA_SERVER_ARGS };
+  const overridden = NODE_ARGS.length > 0 || EXTRA_SERVER_ARGS.length > 0;
+  if (overridden) ctx.log(`settings changed for this run: BENCH_NODE_ARGS="${NODE_ARGS.join(" ")}" BENCH_SERVER_ARGS="${EXTRA_SERVER_ARGS.join(" ")}"`);
   process.stdout.write(
-    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, ${machine.platform}; server/our SDK on Node ${machine.node}, official SDK on Node ${machine.nodeOfficial ?? "?"}; load average at start ${machine.loadavgAtStart.join(" ")}${smoke ? "; SMOKE sizes (figures mean nothing)" : ""}\n\n`,
+    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, ${machine.platform}; server/our SDK on Node ${machine.node}, official SDK on Node ${machine.nodeOfficial ?? "?"}; load average at start ${machine.loadavgAtStart.join(" ")}${smoke ? "; SMOKE sizes (figures mean nothing)" : ""}${overridden ? `; NOT the defaults: node args [${NODE_ARGS.join(" ")}], server args [${EXTRA_SERVER_ARGS.join(" ")}]` : ""}\n\n`,
   );
 
   let failures = 0;
@@ -101,6 +105,7 @@ async function main(): Promise<void> {
       machine: { ...machine, loadavgAtStart, loadavgAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) },
       cpuCores: { bench: oursCores, otherPrograms: otherCores },
       sdks,
+      ...(overridden ? { overrides } : {}),
       params: output.params,
       results: output.results,
     };

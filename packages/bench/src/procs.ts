@@ -33,7 +33,7 @@ export class DeadlineError extends Error {}
  * BENCH_NODE_ARGS: Node flags for every process the bench starts (all of them are Node), to try a
  * runtime setting on the whole run, e.g. "--single-threaded-gc" or "--import /path/monitor.mjs".
  */
-const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+export const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
 
 /** The environment for children: ours without anything that could steer an SDK, the server or tsx. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

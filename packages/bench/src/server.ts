@@ -21,7 +21,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Extra server flags for every server of the run, e.g. BENCH_SERVER_ARGS="--timeouts-interval 5000" to try a setting. */
-const EXTRA_SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? "").split(/\s+/).filter(Boolean);
+export const EXTRA_SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? "").split(/\s+/).filter(Boolean);
 
 /** When set (pnpm bench --profile), servers run with V8's --cpu-prof and write their profile here on exit. */
 let profileDir: string | undefined;

@@ -18,6 +18,11 @@ interface LoadResult {
   requests: number;
 }
 
+/** How long each load measurement runs, after how long a warm-up (the same for every ceiling). */
+function loadTimes(ctx: BenchContext): { durationMs: number; warmupMs: number } {
+  return ctx.smoke ? { durationMs: 400, warmupMs: 300 } : { durationMs: 3000, warmupMs: 2000 };
+}
+
 /** Runs `fn` against a bare Fastify echo server (a child process), which is stopped afterwards. */
 async function withEchoServer<T>(dir: string, fn: (url: string) => Promise<T>): Promise<T> {
   const echoServer = new Child("echo-server", process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "echo-server.ts")], {
@@ -38,8 +43,7 @@ async function withEchoServer<T>(dir: string, fn: (url: string) => Promise<T>): 
  * much about the drift as about the server. Same load generator and durations as the ceilings.
  */
 export async function measureEchoRate(ctx: BenchContext, dir: string, label: string): Promise<number> {
-  const durationMs = ctx.smoke ? 400 : 3000;
-  const warmupMs = ctx.smoke ? 300 : 2000;
+  const { durationMs, warmupMs } = loadTimes(ctx);
   ctx.log(`${label}: echo ceiling next to the run (${CONCURRENCY} in flight, ${durationMs} ms)`);
   return withEchoServer(dir, async (url) => {
     const m = await runChild("loadgen.ts", { url, body: "echo", concurrency: CONCURRENCY, durationMs, warmupMs }, { dir, label: `${label.replace(/\W+/g, "-")}-echo`, timeoutMs: durationMs + warmupMs + 30_000 });
@@ -48,8 +52,7 @@ export async function measureEchoRate(ctx: BenchContext, dir: string, label: str
 }
 
 export async function measureCeilings(ctx: BenchContext): Promise<{ ceilings: Ceilings; output: WorkloadOutput }> {
-  const duration = ctx.smoke ? 400 : 3000;
-  const warmup = ctx.smoke ? 300 : 2000;
+  const { durationMs: duration, warmupMs: warmup } = loadTimes(ctx);
   const dir = makeRunDir("ceilings");
   const problems: string[] = [];
   let server: BenchServer | undefined;
