@@ -77,9 +77,8 @@ export class HttpClient {
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.clock = options.clock;
     this.logger = options.logger;
-    const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new RangeError(`maxConnections must be a positive integer (got ${maxConnections})`);
-    this.transport = new HttpTransport(this.url, maxConnections);
+    // Validated with the rest of the options (config.ts).
+    this.transport = new HttpTransport(this.url, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   }
 
   /** Sends `kind` and returns the protocol answer, whatever its status. */

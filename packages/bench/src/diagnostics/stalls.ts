@@ -3,6 +3,7 @@
 // several processes at once (the machine, not one process's own work).
 import fs from "node:fs";
 import path from "node:path";
+import { summarize } from "../stats";
 
 interface Event {
   t: number;
@@ -34,7 +35,6 @@ export interface StallSummary {
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
-const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.ceil(xs.length / 2) - 1]! : 0);
 
 /** `skipMs` ignores each process's first milliseconds (start-up and JIT warm-up are not the steady state). */
 export function summarizeStalls(dir: string, skipMs = 5000): StallSummary {
@@ -65,7 +65,7 @@ export function summarizeStalls(dir: string, skipMs = 5000): StallSummary {
       over20PerS: rate(stalls.filter((x) => x > 20).length),
       maxStallMs: Math.max(0, ...stalls),
       gcPerS: rate(gcs.length),
-      gcP50Ms: median(gcs),
+      gcP50Ms: gcs.length > 0 ? summarize(gcs).p50 : 0,
       gcMaxMs: Math.max(0, ...gcs),
     };
   });

@@ -29,7 +29,7 @@ interface Job {
 export class GroupCommit<F = void> {
   private queue: Job[] = [];
   private scheduled = false;
-  /** Batches committed and jobs run, for the logs and the bench. */
+  /** Batches committed and jobs run: how many requests shared a transaction (read by the tests). */
   readonly stats = { batches: 0, jobs: 0 };
 
   constructor(
