@@ -11,6 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PerformanceObserver, performance } from "node:perf_hooks";
+import { preciseNow as now } from "../children/producer-core.mjs";
 
 const dir = process.env.STALL_MONITOR_DIR;
 if (dir) {
@@ -19,7 +20,6 @@ if (dir) {
   const name = process.argv.slice(1).map((a) => path.basename(a)).join(" ").slice(0, 120);
   fs.writeFileSync(file, `${JSON.stringify({ pid: process.pid, name, start: Date.now() })}\n`);
   const lines = [];
-  const now = () => performance.timeOrigin + performance.now();
   let last = performance.now();
   setInterval(() => {
     const t = performance.now();

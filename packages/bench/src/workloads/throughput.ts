@@ -22,9 +22,9 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
   const window = 64;
   // 3,000 unrecorded invocations per worker first. Fewer leave the measured run inside V8's warm-up:
   // with 500 per worker (the old 2,000) each of our workers spent 0.68–0.79 ms of CPU per invocation
-  // and TurboFan was still compiling; from 3,000 per worker on it is 0.45–0.47 ms, the same as
-  // with 5,000 (docs/performance.md, "How long a warm-up"). A worker fleet runs for hours: the steady state is
-  // what this workload is meant to measure.
+  // and TurboFan was still compiling; from 3,000 per worker on it is 0.45–0.47 ms, the same as with
+  // 5,000 (docs/performance.md, "How long a warm-up"). A worker fleet runs for hours: the steady
+  // state is what this workload is meant to measure.
   const warmup = ctx.smoke ? 10 : WARMUP_PER_WORKER * WORKERS;
   const params = { invocations: n, warmupInvocations: warmup, workers: WORKERS, window, function: "noop", target: "poll://any@workers", serverFlags: "defaults + --log-level warn" };
   const { per, results, problems } = await runPerSdk(ctx, "throughput", async (sdk, server, dir) => {
