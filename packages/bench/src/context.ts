@@ -30,6 +30,8 @@ export interface WorkloadOutput {
   results: Record<string, unknown>;
   params: Record<string, unknown>;
   rows: Row[];
+  /** The heading of the table's "all" column beside the SDK columns (default "shared"). */
+  allColumn?: string;
   /** Correctness problems (lost invocations, failed requests): the run is reported as failed. */
   problems: string[];
 }
@@ -77,10 +79,8 @@ export interface SdkRun<R> {
 /**
  * Runs a workload once per SDK, one after the other, so that the two never share the machine (side
  * by side was tried for the smoke: on a busy 2-CPU machine it is slower, and requests time out).
- * Each run gets a fresh run dir and a fresh server; `run` starts its workers and producers on it.
- * Whatever happens, every process of the run is stopped, the server's warnings join the SDK's
- * result, and the run dir is removed unless the run found a problem or the server warned. Returns
- * the results by SDK (an `{ error }` for a run that threw) and every problem found.
+ * Each run gets a fresh server (runOnFreshServer); `run` starts its workers and producers on it.
+ * Returns the results by SDK (an `{ error }` for a run that threw) and every problem found.
  */
 export async function runPerSdk<R extends object>(
   ctx: BenchContext,
@@ -91,28 +91,49 @@ export async function runPerSdk<R extends object>(
   const results: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const sdk of ctx.sdks) {
-    const dir = makeRunDir(`${workload}-${sdk}`);
-    let server: BenchServer | undefined;
-    let failed = true;
-    try {
-      server = await startServer(dir);
-      const outcome = await run(sdk, server, dir);
-      per[sdk] = outcome.result;
-      results[sdk] = outcome.result;
-      problems.push(...outcome.problems);
-      failed = outcome.problems.length > 0;
-    } catch (error) {
-      problems.push(`${workload}/${sdk}: ${(error as Error).message.split("\n")[0]}`);
-      results[sdk] = { error: (error as Error).message.slice(0, 2000) };
-    } finally {
-      await stopAll(dir, server);
-      const warnings = serverWarnings(dir);
-      (results[sdk] as Record<string, unknown>).serverWarnings = warnings;
-      if (Object.keys(warnings).length > 0) failed = true; // keep the logs
-      disposeDir(dir, failed, ctx.log);
-    }
+    const one = await runOnFreshServer(ctx, `${workload}/${sdk}`, (server, dir) => run(sdk, server, dir));
+    if (one.result) per[sdk] = one.result;
+    results[sdk] = one.record;
+    problems.push(...one.problems);
   }
   return { per, results, problems };
+}
+
+/**
+ * One run of a workload (`label`, e.g. "latency/ours") on a fresh server in a fresh run dir.
+ * Whatever happens, every process of the run is stopped, the server's warnings join the result
+ * (`record`, which is `{ error }` if `run` threw), and the run dir is removed unless the run found a
+ * problem or the server warned.
+ */
+export async function runOnFreshServer<R extends object>(
+  ctx: BenchContext,
+  label: string,
+  run: (server: BenchServer, dir: string) => Promise<SdkRun<R>>,
+): Promise<{ result: R | undefined; record: Record<string, unknown>; problems: string[] }> {
+  const dir = makeRunDir(label.replace(/\//g, "-"));
+  let server: BenchServer | undefined;
+  let failed = true;
+  let result: R | undefined;
+  let record: Record<string, unknown> = {};
+  const problems: string[] = [];
+  try {
+    server = await startServer(dir);
+    const outcome = await run(server, dir);
+    result = outcome.result;
+    record = outcome.result as Record<string, unknown>;
+    problems.push(...outcome.problems);
+    failed = outcome.problems.length > 0;
+  } catch (error) {
+    problems.push(`${label}: ${(error as Error).message.split("\n")[0]}`);
+    record = { error: (error as Error).message.slice(0, 2000) };
+  } finally {
+    await stopAll(dir, server);
+    const warnings = serverWarnings(dir);
+    record.serverWarnings = warnings;
+    if (Object.keys(warnings).length > 0) failed = true; // keep the logs
+    disposeDir(dir, failed, ctx.log);
+  }
+  return { result, record, problems };
 }
 
 /**

@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     // Other programs' CPU over this workload, in cores (our children are reaped by now).
     const otherCores = cpu0 && cpu1 ? Math.max(0, Math.round(((cpu1.machineMs - cpu0.machineMs - (cpu1.oursMs - cpu0.oursMs)) / 1000 / seconds) * 100) / 100) : null;
     const oursCores = cpu0 && cpu1 ? Math.round(((cpu1.oursMs - cpu0.oursMs) / 1000 / seconds) * 100) / 100 : null;
-    process.stdout.write(`${table(`${name}${smoke ? " (smoke)" : ""}`, output.rows, sdks)}`);
+    process.stdout.write(`${table(`${name}${smoke ? " (smoke)" : ""}`, output.rows, sdks, output.allColumn)}`);
     process.stdout.write(`(bench processes used ${oursCores ?? "?"} cores on average, other programs ${otherCores ?? "?"} of ${machine.nproc}${otherCores !== null && otherCores > 0.2 ? ": NOT a quiet machine, figures skewed" : ""})\n\n`);
     for (const p of output.problems) process.stdout.write(`PROBLEM (${name}): ${p}\n`);
     const line = {

@@ -46,11 +46,12 @@ function cell(v: number | string | null | undefined): string {
   return v;
 }
 
-export function table(title: string, rows: Row[], sdks: readonly Sdk[]): string {
+/** `allLabel`: the heading of the "all" column when SDK columns sit beside it (default "shared"). */
+export function table(title: string, rows: Row[], sdks: readonly Sdk[], allLabel = "shared"): string {
   const hasAll = rows.some((r) => r.values.all !== undefined);
   const hasSdk = rows.some((r) => sdks.some((sdk) => r.values[sdk] !== undefined));
   const columns: Array<Sdk | "all"> = [...(hasAll ? (["all"] as const) : []), ...(hasSdk ? sdks : [])];
-  const header = ["", ...columns.map((c) => (c === "all" ? (hasSdk ? "shared" : "value") : c))];
+  const header = ["", ...columns.map((c) => (c === "all" ? (hasSdk ? allLabel : "value") : c))];
   const body = rows.map((r) => [r.metric, ...columns.map((c) => cell(r.values[c]))]);
   const widths = header.map((_, i) => Math.max(header[i]!.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");

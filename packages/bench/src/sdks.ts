@@ -78,13 +78,30 @@ export interface Producer {
 }
 
 /** Spawns a producer with its plan and waits until its poll stream is open (it then starts at once). */
-export async function startProducer(sdk: Sdk, o: { url: string; dir: string; label: string; plan: Omit<ProducerPlan, "out"> }): Promise<Producer> {
+export function startProducer(sdk: Sdk, o: { url: string; dir: string; label: string; plan: Omit<ProducerPlan, "out"> }): Promise<Producer> {
   const { exe, args } = command(sdk, "producer");
+  return launchProducer(`${sdk}-${o.label}`, exe, args, o);
+}
+
+/**
+ * Spawns children/raw-rpc.ts with its plan: one process that is producer and worker at once, on the
+ * protocol without any SDK (the latency workload's baseline).
+ */
+export function startRawRpc(o: { url: string; dir: string; label: string; plan: Omit<ProducerPlan, "out"> }): Promise<Producer> {
+  return launchProducer(`raw-${o.label}`, process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "raw-rpc.ts")], o);
+}
+
+async function launchProducer(
+  name: string,
+  exe: string,
+  args: string[],
+  o: { url: string; dir: string; label: string; plan: Omit<ProducerPlan, "out"> },
+): Promise<Producer> {
   const out = path.join(o.dir, `${o.label}.json`);
   const plan: ProducerPlan = { ...o.plan, out };
-  const child = new Child(`${sdk}-${o.label}`, exe, [...args, JSON.stringify(plan)], {
+  const child = new Child(name, exe, [...args, JSON.stringify(plan)], {
     env: childEnv({ BENCH_URL: o.url, BENCH_GROUP: "producer" }),
-    logFile: path.join(o.dir, `${sdk}-${o.label}.log`),
+    logFile: path.join(o.dir, `${name}.log`),
   });
   await child.waitFor("ready", 30_000);
   return {

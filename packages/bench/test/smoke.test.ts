@@ -30,7 +30,7 @@ test("pnpm bench --smoke: one valid JSON line per workload, with both SDKs, noth
   const { code, stdout, stderr } = await runSmoke();
   const context = `\n--- stdout ---\n${stdout}\n--- stderr (tail) ---\n${stderr.slice(-6000)}`;
   const lines = stdout.split("\n").filter((l) => l.startsWith('{"bench":'));
-  const parsed = lines.map((l) => JSON.parse(l) as { bench: string; ok: boolean; problems: string[]; smoke: boolean; results: Record<string, any> });
+  const parsed = lines.map((l) => JSON.parse(l) as { bench: string; ok: boolean; problems: string[]; smoke: boolean; results: Record<string, any>; params: Record<string, any> });
 
   expect(parsed.map((p) => p.bench), context).toEqual(WORKLOADS);
   for (const p of parsed) {
@@ -41,5 +41,9 @@ test("pnpm bench --smoke: one valid JSON line per workload, with both SDKs, noth
   }
   const recovery = parsed.find((p) => p.bench === "recovery")!;
   for (const sdk of ["ours", "official"]) expect(recovery.results[sdk].lost, `recovery/${sdk}${context}`).toBe(0);
+  // The latency workload's baseline without an SDK (children/raw-rpc.ts) ran every invocation.
+  const latency = parsed.find((p) => p.bench === "latency")!;
+  expect(latency.results.raw.completed, `latency/raw${context}`).toBe(latency.params.invocations);
+  expect(latency.results.raw.errors).toBe(0);
   expect(code, context).toBe(0);
 });

@@ -7,46 +7,18 @@
 //       `count` sequential promise.create (new ids, no target) then `count` sequential promise.get
 //       of random existing ids; one request in flight, so each time is one request's latency.
 //       Prints {"event":"result", create: Summary, get: Summary, errors}.
-import http from "node:http";
 import { summarize } from "../stats";
 import { mark } from "./producer-core.mjs";
+import { DAY, RawClient, encodedValue, invocationParam, rootTags } from "./raw-protocol";
 
 type Spec =
   | { mode: "seed"; url: string; prefix: string; from: number; to: number; concurrency: number }
   | { mode: "probe"; url: string; prefix: string; count: number; existing: { prefix: string; size: number } };
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as Spec;
-const target = new URL(spec.url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-const DAY = 24 * 3600 * 1000;
-let corr = 0;
-
-function call(kind: string, data: unknown): Promise<{ status: number; data: any }> {
-  const payload = JSON.stringify({ kind, head: { corrId: `bench-${corr++}`, version: "2026-04-01" }, data });
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: target.hostname, port: target.port, path: "/", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (text += c));
-        res.on("end", () => {
-          try {
-            const body = JSON.parse(text) as { head: { status: number }; data: unknown };
-            resolve({ status: body.head.status, data: body.data });
-          } catch (e) {
-            reject(e as Error);
-          }
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
-
-const param = (i: number) => ({ headers: {}, data: Buffer.from(JSON.stringify({ func: "noop", args: [i], version: 1 })).toString("base64") });
-const rootTags = (id: string) => ({ "resonate:origin": id, "resonate:branch": id, "resonate:parent": id, "resonate:scope": "global" });
+const client = new RawClient(spec.url);
+const call = client.call.bind(client);
+const param = (i: number) => invocationParam("noop", [i]);
 
 async function seed(s: Extract<Spec, { mode: "seed" }>): Promise<void> {
   let next = s.from;
@@ -69,7 +41,7 @@ async function seed(s: Extract<Spec, { mode: "seed" }>): Promise<void> {
         });
         if (created.status !== 200) throw new Error(`task.create ${created.status}: ${JSON.stringify(created.data)}`);
         const version = created.data.task.version as number;
-        const value = { headers: {}, data: Buffer.from(JSON.stringify({ s: Date.now(), w: -1 })).toString("base64") };
+        const value = encodedValue({ s: Date.now(), w: -1 });
         const done = await call("task.fulfill", {
           id,
           version,
@@ -111,4 +83,4 @@ async function probe(p: Extract<Spec, { mode: "probe" }>): Promise<void> {
 
 if (spec.mode === "seed") await seed(spec);
 else await probe(spec);
-agent.destroy();
+client.close();

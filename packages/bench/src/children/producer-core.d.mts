@@ -21,3 +21,6 @@ export function runProducer(
   plan: ProducerPlan,
   dispatch: (id: string, args: unknown[]) => Promise<{ result(): Promise<unknown> }>,
 ): Promise<void>;
+
+/** Milliseconds since the epoch with sub-millisecond resolution (one clock for every process here). */
+export function preciseNow(): number;

@@ -2,9 +2,15 @@
 // time, whatever happened to the previous ones) to 2 workers. Figures: p50/p90/p99/max of
 // dispatch→start (worker's clock at function start − due time) and dispatch→result (producer sees
 // the result − due time), against the round trip of a bare Fastify echo on this machine.
+//
+// Beside the SDK runs, the same schedule on a fresh server with no SDK at all (column "no SDK"): one
+// process, children/raw-rpc.ts, is producer and worker at once and makes the same protocol calls. An
+// invocation then wakes two processes instead of four, so the column reads as the server's own path
+// (plus one lean client), and the SDK columns minus it as the cost of the client processes.
 import { analyze, correctness, cpuSplit } from "../analysis";
-import { type BenchContext, type Row, type WorkloadOutput, measureProducer, perSdkValues, runPerSdk, warningsRow } from "../context";
-import { type Sdk, startProducer, startWorkers } from "../sdks";
+import { type BenchContext, type Row, type WorkloadOutput, measureProducer, perSdkValues, runOnFreshServer, runPerSdk, warningsRow } from "../context";
+import { type Sdk, startProducer, startRawRpc, startWorkers } from "../sdks";
+import { formatWarnings } from "../server";
 import { ratio } from "../stats";
 
 const WORKERS = 2;
@@ -16,7 +22,7 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
   // Five seconds at the same rate, unrecorded: a cold start at 200/s is a transient of its own
   // (seconds of latency while JITs warm up and the clients' connection pools grow), not the steady state.
   const warmup = ctx.smoke ? 10 : rate * 5;
-  const params = { ratePerSecond: rate, seconds, invocations: n, warmupInvocations: warmup, workers: WORKERS, function: "noop", dispatchTime: "the open-loop due time" };
+  const params = { ratePerSecond: rate, seconds, invocations: n, warmupInvocations: warmup, workers: WORKERS, function: "noop", dispatchTime: "the open-loop due time", noSdkBaseline: "children/raw-rpc.ts: one process, producer and worker, raw protocol" };
   const { per, results, problems } = await runPerSdk(ctx, "latency", async (sdk, server, dir) => {
     ctx.log(`latency/${sdk}: ${rate}/s for ${seconds} s, ${WORKERS} workers`);
     const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
@@ -31,18 +37,44 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
     return { result: { ...t, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, workersCpuMs) }, problems: correctness(`latency/${sdk}`, t) };
   });
 
+  // The baseline: same plan, one raw-protocol process for producer and worker.
+  const raw = await runOnFreshServer(ctx, "latency/raw", async (server, dir) => {
+    ctx.log(`latency/no SDK: ${rate}/s for ${seconds} s, one raw-protocol process as producer and worker`);
+    const producer = await startRawRpc({
+      url: server.url,
+      dir,
+      label: "raw-rpc",
+      plan: { mode: "rate", n, rate, warmup, func: "noop", idPrefix: "lat-raw", target: "poll://any@workers", resultTimeoutMs: 60_000 },
+    });
+    const { out, serverCpuMs } = await measureProducer(server, [], producer, seconds * 1000 + 90_000);
+    const t = analyze(out);
+    return { result: { ...t, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, 0) }, problems: correctness("latency/raw", t) };
+  });
+  problems.push(...raw.problems);
+  results.raw = raw.record;
+  const rawValue = (f: (x: NonNullable<typeof raw.result>) => number | string | null) => (raw.result ? f(raw.result) : null);
+
   const c = ctx.ceilings;
   const v = (f: (x: NonNullable<(typeof per)[Sdk]>) => number | string | null) => perSdkValues(ctx, per, f);
   const pct = (s: { p50: number; p90: number; p99: number; max: number }) => `${s.p50} / ${s.p90} / ${s.p99} / ${s.max}`;
   const rows: Row[] = [
-    { metric: "dispatch→start ms p50/p90/p99/max", values: v((x) => pct(x.dispatchToStart)) },
-    { metric: "dispatch→result ms p50/p90/p99/max", values: v((x) => pct(x.dispatchToResult)) },
-    { metric: "  start→result ms p50/p90/p99/max", values: v((x) => pct(x.startToResult)) },
-    { metric: "completed / errors", values: v((x) => `${x.completed} / ${x.errors}`) },
-    { metric: "producer schedule lag ms p99", values: v((x) => x.scheduleLag?.p99 ?? null) },
-    { metric: "busy cores: server / producer / workers", values: v((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}`) },
-    { metric: "dispatch→result p50 ÷ echo round trip p50", values: v((x) => ratio(x.dispatchToResult.p50, c?.echoSerial.p50, 1)) },
-    warningsRow(ctx, results),
+    { metric: "dispatch→start ms p50/p90/p99/max", values: { ...v((x) => pct(x.dispatchToStart)), all: rawValue((x) => pct(x.dispatchToStart)) } },
+    { metric: "dispatch→result ms p50/p90/p99/max", values: { ...v((x) => pct(x.dispatchToResult)), all: rawValue((x) => pct(x.dispatchToResult)) } },
+    { metric: "  start→result ms p50/p90/p99/max", values: { ...v((x) => pct(x.startToResult)), all: rawValue((x) => pct(x.startToResult)) } },
+    { metric: "completed / errors", values: { ...v((x) => `${x.completed} / ${x.errors}`), all: rawValue((x) => `${x.completed} / ${x.errors}`) } },
+    { metric: "producer schedule lag ms p99", values: { ...v((x) => x.scheduleLag?.p99 ?? null), all: rawValue((x) => x.scheduleLag?.p99 ?? null) } },
+    {
+      metric: "busy cores: server / producer / workers",
+      values: {
+        ...v((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}`),
+        all: rawValue((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} (producer and worker)`),
+      },
+    },
+    {
+      metric: "dispatch→result p50 ÷ echo round trip p50",
+      values: { ...v((x) => ratio(x.dispatchToResult.p50, c?.echoSerial.p50, 1)), all: rawValue((x) => ratio(x.dispatchToResult.p50, c?.echoSerial.p50, 1)) },
+    },
+    { metric: "server warnings", values: { ...warningsRow(ctx, results).values, all: formatWarnings(raw.record.serverWarnings as Record<string, number> | undefined) } },
   ];
   if (c) {
     for (const sdk of ctx.sdks) {
@@ -55,5 +87,5 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
       };
     }
   }
-  return { params, results, rows, problems };
+  return { params, results, rows, problems, allColumn: "no SDK" };
 }

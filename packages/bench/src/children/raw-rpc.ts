@@ -1,0 +1,92 @@
+// The latency workload's baseline without any SDK: ONE process that is both the producer and the
+// only worker, speaking the protocol with the bench's own lean client (raw-protocol.ts). Each
+// invocation makes the same server calls an SDK makes (spec §12.2): promise.create with a target,
+// promise.register_listener, then on the execute message task.acquire, the "function" (a no-op
+// stamped with this clock, as worker-functions.mjs does) and task.fulfill; the producer side sees the
+// result in the unblock message. What is left of dispatch→start is the server's path plus a single
+// client process; set beside the SDK runs it separates the server's share of the latency from the
+// share of the client processes (two more processes, two more wake-ups per invocation).
+//
+// argv[2]: the ProducerPlan of producer-core.mjs (plan.target must route to group "workers").
+// Prints "ready" once both streams are open, then what runProducer prints.
+import { type ProducerPlan, mark, preciseNow, runProducer } from "./producer-core.mjs";
+import { DAY, RawClient, decodeValue, encodedValue, invocationParam, rootTags } from "./raw-protocol";
+
+const url = process.env.BENCH_URL;
+if (!url) throw new Error("BENCH_URL is required");
+const plan = JSON.parse(process.argv[2] ?? "{}") as ProducerPlan;
+const WORKER = { group: "workers", pid: "raw-worker" };
+const CLIENT = { group: "raw-client", pid: "raw-producer" };
+const TTL = 60_000;
+
+const client = new RawClient(url);
+/** Results not seen yet, by promise id: settled by the unblock message. */
+const waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+let workerErrors = 0;
+
+function settle(promise: { id: string; state: string; value?: { data?: string } }): void {
+  const w = waiting.get(promise.id);
+  if (!w) return;
+  waiting.delete(promise.id);
+  if (promise.state === "resolved") w.resolve(decodeValue(promise.value));
+  else w.reject(new Error(`promise ${promise.id} is ${promise.state}`));
+}
+
+/** The worker half: acquire, run the no-op, fulfill. A lost race (409) is not ours to run. */
+async function execute(task: { id: string; version: number }): Promise<void> {
+  const acquired = await client.call("task.acquire", { id: task.id, version: task.version, pid: WORKER.pid, ttl: TTL });
+  if (acquired.status !== 200) {
+    if (acquired.status !== 409) workerErrors++;
+    return;
+  }
+  const value = encodedValue({ s: preciseNow(), w: 0 });
+  const { version } = acquired.data.task as { version: number };
+  const done = await client.call("task.fulfill", {
+    id: task.id,
+    version,
+    action: { kind: "promise.settle", head: { corrId: `f-${task.id}`, version: "2026-04-01" }, data: { id: task.id, state: "resolved", value } },
+  });
+  if (done.status !== 200) workerErrors++;
+}
+
+await client.poll(WORKER.group, WORKER.pid, (message) => {
+  if (message.kind === "execute") execute(message.data.task).catch(() => workerErrors++);
+});
+await client.poll(CLIENT.group, CLIENT.pid, (message) => {
+  if (message.kind === "unblock") settle(message.data.promise);
+});
+mark("ready", { pid: WORKER.pid });
+
+const listener = `poll://uni@${CLIENT.group}/${CLIENT.pid}`;
+await runProducer(plan, async (id, args) => {
+  const created = await client.call("promise.create", {
+    id,
+    timeoutAt: Date.now() + DAY,
+    param: invocationParam(plan.func, args),
+    tags: { ...rootTags(id), "resonate:target": plan.target },
+  });
+  if (created.status !== 200) throw new Error(`promise.create: ${created.status} ${JSON.stringify(created.data)}`);
+  return {
+    // As the SDKs do: the listener is registered when the result is asked for; an answer that is
+    // already settled is the result.
+    result: () =>
+      new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        client.call("promise.register_listener", { awaited: id, address: listener }).then(
+          (answer) => {
+            if (answer.status !== 200) {
+              waiting.delete(id);
+              reject(new Error(`promise.register_listener: ${answer.status}`));
+            } else if (answer.data.promise.state !== "pending") settle(answer.data.promise);
+          },
+          (e: Error) => {
+            waiting.delete(id);
+            reject(e);
+          },
+        );
+      }),
+  };
+});
+if (workerErrors > 0) mark("worker-errors", { count: workerErrors });
+client.close();
+process.exit(0);
