@@ -66,6 +66,30 @@ describe("PollConnection", () => {
     expect(c.isOpen).toBe(true);
   });
 
+  it("delivers messages split across chunks and ignores named events, as an EventSource's onmessage", async () => {
+    const c = connect();
+    await c.whenOpen();
+    const stream = fake.streams[0]!;
+    const text = `data: ${JSON.stringify(execute("split"))}\n\n`;
+    stream.res.write(text.slice(0, 17));
+    await new Promise((r) => setTimeout(r, 20));
+    stream.res.write(text.slice(17));
+    stream.res.write(`event: other\ndata: ${JSON.stringify(execute("named"))}\n\n`);
+    stream.res.write(`event: message\ndata: ${JSON.stringify(execute("message"))}\n\n`);
+    await fake.waitFor(() => received.length === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received.map((m) => (m.data as { task: { id: string } }).task.id)).toEqual(["split", "message"]);
+  });
+
+  it("reopens a stream the server ended cleanly", async () => {
+    const c = connect();
+    await c.whenOpen();
+    fake.streams.splice(0)[0]!.res.end();
+    await fake.waitFor(() => opens.length === 2);
+    expect(c.isOpen).toBe(true);
+    expect(fake.pollAttempts.length).toBe(2);
+  });
+
   it("sends the token as a bearer header", async () => {
     const c = connect({ token: "tok" });
     await c.whenOpen();
