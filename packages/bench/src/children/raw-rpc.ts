@@ -20,9 +20,10 @@ const CLIENT = { group: "raw-client", pid: "raw-producer" };
 const TTL = 60_000;
 
 const client = new RawClient(url);
-/** Results not seen yet, by promise id: settled by the unblock message. */
+/** Results not seen yet, by promise id: settled by the unblock message, or failed by the worker half. */
 const waiting = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-let workerErrors = 0;
+/** Failures of the worker half for ids whose result nobody waits for yet. */
+const failedEarly = new Map<string, Error>();
 
 function settle(promise: { id: string; state: string; value?: { data?: string } }): void {
   const w = waiting.get(promise.id);
@@ -32,13 +33,22 @@ function settle(promise: { id: string; state: string; value?: { data?: string } 
   else w.reject(new Error(`promise ${promise.id} is ${promise.state}`));
 }
 
+/** The worker half failed for `id`: its result fails now instead of at the producer's time-out. */
+function fail(id: string, error: Error): void {
+  const w = waiting.get(id);
+  if (!w) {
+    failedEarly.set(id, error);
+    return;
+  }
+  waiting.delete(id);
+  w.reject(error);
+}
+
 /** The worker half: acquire, run the no-op, fulfill. A lost race (409) is not ours to run. */
 async function execute(task: { id: string; version: number }): Promise<void> {
   const acquired = await client.call("task.acquire", { id: task.id, version: task.version, pid: WORKER.pid, ttl: TTL });
-  if (acquired.status !== 200) {
-    if (acquired.status !== 409) workerErrors++;
-    return;
-  }
+  if (acquired.status === 409) return;
+  if (acquired.status !== 200) throw new Error(`task.acquire: ${acquired.status} ${JSON.stringify(acquired.data)}`);
   const value = encodedValue({ s: preciseNow(), w: 0 });
   const { version } = acquired.data.task as { version: number };
   const done = await client.call("task.fulfill", {
@@ -46,11 +56,11 @@ async function execute(task: { id: string; version: number }): Promise<void> {
     version,
     action: { kind: "promise.settle", head: { corrId: `f-${task.id}`, version: "2026-04-01" }, data: { id: task.id, state: "resolved", value } },
   });
-  if (done.status !== 200) workerErrors++;
+  if (done.status !== 200) throw new Error(`task.fulfill: ${done.status} ${JSON.stringify(done.data)}`);
 }
 
 await client.poll(WORKER.group, WORKER.pid, (message) => {
-  if (message.kind === "execute") execute(message.data.task).catch(() => workerErrors++);
+  if (message.kind === "execute") execute(message.data.task).catch((e: Error) => fail(message.data.task.id, e));
 });
 await client.poll(CLIENT.group, CLIENT.pid, (message) => {
   if (message.kind === "unblock") settle(message.data.promise);
@@ -71,6 +81,12 @@ await runProducer(plan, async (id, args) => {
     // already settled is the result.
     result: () =>
       new Promise((resolve, reject) => {
+        const early = failedEarly.get(id);
+        if (early) {
+          failedEarly.delete(id);
+          reject(early);
+          return;
+        }
         waiting.set(id, { resolve, reject });
         client.call("promise.register_listener", { awaited: id, address: listener }).then(
           (answer) => {
@@ -87,6 +103,5 @@ await runProducer(plan, async (id, args) => {
       }),
   };
 });
-if (workerErrors > 0) mark("worker-errors", { count: workerErrors });
 client.close();
 process.exit(0);
