@@ -9,8 +9,9 @@
 // (plus one lean client), and the SDK columns minus it as the cost of the client processes.
 import { analyze, correctness, cpuSplit } from "../analysis";
 import { type BenchContext, type Row, type WorkloadOutput, measureProducer, perSdkValues, runOnFreshServer, runPerSdk, warningsRow } from "../context";
-import { type Sdk, startProducer, startRawRpc, startWorkers } from "../sdks";
-import { formatWarnings } from "../server";
+import type { Child } from "../procs";
+import { type Producer, type Sdk, startProducer, startRawRpc, startWorkers } from "../sdks";
+import { type BenchServer, formatWarnings } from "../server";
 import { ratio } from "../stats";
 
 const WORKERS = 2;
@@ -23,32 +24,27 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
   // (seconds of latency while JITs warm up and the clients' connection pools grow), not the steady state.
   const warmup = ctx.smoke ? 10 : rate * 5;
   const params = { ratePerSecond: rate, seconds, invocations: n, warmupInvocations: warmup, workers: WORKERS, function: "noop", dispatchTime: "the open-loop due time", noSdkBaseline: "children/raw-rpc.ts: one process, producer and worker, raw protocol" };
+  const plan = (idPrefix: string) =>
+    ({ mode: "rate", n, rate, warmup, func: "noop", idPrefix, target: "poll://any@workers", resultTimeoutMs: 60_000 }) as const;
+  /** The figures of one run, from its producer's record and the CPU counted after the warm-up. */
+  const figures = async (label: string, server: BenchServer, workers: Child[], producer: Producer) => {
+    const { out, serverCpuMs, workersCpuMs } = await measureProducer(server, workers, producer, seconds * 1000 + 90_000);
+    const t = analyze(out);
+    return { result: { ...t, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, workersCpuMs) }, problems: correctness(label, t) };
+  };
+
   const { per, results, problems } = await runPerSdk(ctx, "latency", async (sdk, server, dir) => {
     ctx.log(`latency/${sdk}: ${rate}/s for ${seconds} s, ${WORKERS} workers`);
     const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
-    const producer = await startProducer(sdk, {
-      url: server.url,
-      dir,
-      label: "producer",
-      plan: { mode: "rate", n, rate, warmup, func: "noop", idPrefix: `lat-${sdk}`, target: "poll://any@workers", resultTimeoutMs: 60_000 },
-    });
-    const { out, serverCpuMs, workersCpuMs } = await measureProducer(server, workers, producer, seconds * 1000 + 90_000);
-    const t = analyze(out);
-    return { result: { ...t, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, workersCpuMs) }, problems: correctness(`latency/${sdk}`, t) };
+    const producer = await startProducer(sdk, { url: server.url, dir, label: "producer", plan: plan(`lat-${sdk}`) });
+    return figures(`latency/${sdk}`, server, workers, producer);
   });
 
   // The baseline: same plan, one raw-protocol process for producer and worker.
   const raw = await runOnFreshServer(ctx, "latency/raw", async (server, dir) => {
     ctx.log(`latency/no SDK: ${rate}/s for ${seconds} s, one raw-protocol process as producer and worker`);
-    const producer = await startRawRpc({
-      url: server.url,
-      dir,
-      label: "raw-rpc",
-      plan: { mode: "rate", n, rate, warmup, func: "noop", idPrefix: "lat-raw", target: "poll://any@workers", resultTimeoutMs: 60_000 },
-    });
-    const { out, serverCpuMs } = await measureProducer(server, [], producer, seconds * 1000 + 90_000);
-    const t = analyze(out);
-    return { result: { ...t, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, 0) }, problems: correctness("latency/raw", t) };
+    const producer = await startRawRpc({ url: server.url, dir, label: "raw-rpc", plan: plan("lat-raw") });
+    return figures("latency/raw", server, [], producer);
   });
   problems.push(...raw.problems);
   results.raw = raw.record;
