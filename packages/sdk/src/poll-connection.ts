@@ -91,9 +91,10 @@ export class PollConnection {
   }
 
   private opening(req: ClientRequest, res: IncomingMessage): void {
-    if (res.statusCode !== 200) {
+    const type = res.headers["content-type"] ?? "";
+    if (res.statusCode !== 200 || !type.includes("text/event-stream")) {
       res.resume();
-      this.lost(req, `HTTP ${res.statusCode}`);
+      this.lost(req, res.statusCode !== 200 ? `HTTP ${res.statusCode}` : `not an event stream (Content-Type "${type}"): is this url a Resonate server?`);
       return;
     }
     const { logger } = this.options;
@@ -123,7 +124,12 @@ export class PollConnection {
       this.options.logger.warn({ url: this.pollUrl, raw: data.slice(0, 200) }, "dropping malformed message");
       return;
     }
-    this.options.onMessage(message);
+    try {
+      this.options.onMessage(message);
+    } catch (err) {
+      // A throwing handler must neither take the stream down nor escape as an uncaught exception.
+      this.options.logger.error({ url: this.pollUrl, kind: message.kind, err }, "message handler failed");
+    }
   }
 
   /** The attempt `req` failed or its stream ended: unless it is stale or we are closed, retry after a back-off. */

@@ -22,7 +22,7 @@ describe("PollConnection", () => {
     await fake.close();
   });
 
-  function connect(overrides: { token?: string; group?: string; pid?: string } = {}) {
+  function connect(overrides: { token?: string; group?: string; pid?: string; onMessage?: (m: Message) => void } = {}) {
     connection = new PollConnection({
       url: `${fake.url}/`,
       group: overrides.group ?? "workers",
@@ -31,7 +31,7 @@ describe("PollConnection", () => {
       clock: systemClock,
       logger: silentLogger,
       backoff: { initial: 50, max: 200 },
-      onMessage: (m) => received.push(m),
+      onMessage: overrides.onMessage ?? ((m) => received.push(m)),
       onOpen: (reconnected) => opens.push(reconnected),
     });
     connection.start();
@@ -88,6 +88,32 @@ describe("PollConnection", () => {
     await fake.waitFor(() => opens.length === 2);
     expect(c.isOpen).toBe(true);
     expect(fake.pollAttempts.length).toBe(2);
+  });
+
+  it("does not take a 200 that is not an event stream for an open stream, and keeps retrying", async () => {
+    fake.pollHtml = true;
+    const c = connect();
+    await fake.waitFor(() => fake.pollAttempts.length >= 3, 3_000);
+    expect(c.isOpen).toBe(false);
+    expect(opens).toEqual([]);
+    fake.pollHtml = false;
+    await c.whenOpen();
+    expect(opens).toEqual([false]);
+  });
+
+  it("a handler that throws neither closes the stream nor escapes", async () => {
+    const c = connect({
+      onMessage: (m) => {
+        received.push(m);
+        if (received.length === 1) throw new Error("handler bug");
+      },
+    });
+    await c.whenOpen();
+    fake.push(execute("first"));
+    fake.push(execute("second"));
+    await fake.waitFor(() => received.length === 2);
+    expect(c.isOpen).toBe(true);
+    expect(fake.pollAttempts.length).toBe(1);
   });
 
   it("sends the token as a bearer header", async () => {

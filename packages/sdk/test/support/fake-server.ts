@@ -28,6 +28,8 @@ export interface FakeServer {
   on(kind: string, handler: Handler): void;
   /** Answer GET /poll with this status instead of a stream (until set back to 200). */
   pollStatus: number;
+  /** Answer GET /poll with 200 and a plain web page instead of a stream (until set back to false). */
+  pollHtml: boolean;
   push(message: unknown, pid?: string): void;
   /** Ends every open stream (the client sees the connection drop). */
   dropStreams(): void;
@@ -46,6 +48,7 @@ export async function startFakeServer(): Promise<FakeServer> {
     streams: [],
     pollAttempts: [],
     pollStatus: 200,
+    pollHtml: false,
     on: (kind, handler) => void handlers.set(kind, handler),
     push(message, pid) {
       for (const s of fake.streams) if (pid === undefined || s.pid === pid) s.res.write(`data: ${JSON.stringify(message)}\n\n`);
@@ -70,6 +73,10 @@ export async function startFakeServer(): Promise<FakeServer> {
       fake.pollAttempts.push({ group, pid, at: Date.now(), headers: req.headers });
       if (fake.pollStatus !== 200) {
         res.writeHead(fake.pollStatus, { "Content-Type": "text/plain" }).end("no");
+        return;
+      }
+      if (fake.pollHtml) {
+        res.writeHead(200, { "Content-Type": "text/html" }).end("<html>not a Resonate server</html>");
         return;
       }
       res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
