@@ -83,12 +83,25 @@ export function startProducer(sdk: Sdk, o: { url: string; dir: string; label: st
   return launchProducer(`${sdk}-${o.label}`, exe, args, o);
 }
 
+const RAW_RPC = (): string[] => ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "raw-rpc.ts")];
+
 /**
- * Spawns children/raw-rpc.ts with its plan: one process that is producer and worker at once, on the
- * protocol without any SDK (the latency workload's baseline).
+ * Spawns children/raw-rpc.ts with its plan: the latency workload's baseline on the protocol without
+ * any SDK. `split` false: one process that is producer and worker at once; true: the producer half
+ * only, for workers started with startRawWorkers.
  */
-export function startRawRpc(o: { url: string; dir: string; label: string; plan: Omit<ProducerPlan, "out"> }): Promise<Producer> {
-  return launchProducer(`raw-${o.label}`, process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "raw-rpc.ts")], o);
+export function startRawRpc(o: { url: string; dir: string; label: string; split: boolean; plan: Omit<ProducerPlan, "out"> }): Promise<Producer> {
+  return launchProducer(`raw-${o.label}`, process.execPath, RAW_RPC(), o, { RAW_ROLE: o.split ? "producer" : "both" });
+}
+
+/** Starts `count` raw-rpc.ts worker halves (group "workers") and waits until their streams are open. */
+export async function startRawWorkers(count: number, o: { url: string; dir: string }): Promise<Child[]> {
+  const workers = Array.from({ length: count }, (_, index) => {
+    const env = childEnv({ BENCH_URL: o.url, RAW_ROLE: "worker", BENCH_WORKER_INDEX: String(index) });
+    return new Child(`raw-worker-${index}`, process.execPath, [...RAW_RPC(), "{}"], { env, logFile: path.join(o.dir, `raw-worker-${index}.log`) });
+  });
+  await Promise.all(workers.map((w) => w.waitFor("ready", 30_000)));
+  return workers;
 }
 
 async function launchProducer(
@@ -96,11 +109,12 @@ async function launchProducer(
   exe: string,
   args: string[],
   o: { url: string; dir: string; label: string; plan: Omit<ProducerPlan, "out"> },
+  extraEnv: Record<string, string> = {},
 ): Promise<Producer> {
   const out = path.join(o.dir, `${o.label}.json`);
   const plan: ProducerPlan = { ...o.plan, out };
   const child = new Child(name, exe, [...args, JSON.stringify(plan)], {
-    env: childEnv({ BENCH_URL: o.url, BENCH_GROUP: "producer" }),
+    env: childEnv({ BENCH_URL: o.url, BENCH_GROUP: "producer", ...extraEnv }),
     logFile: path.join(o.dir, `${name}.log`),
   });
   await child.waitFor("ready", 30_000);

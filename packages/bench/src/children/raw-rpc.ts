@@ -7,15 +7,23 @@
 // client process; set beside the SDK runs it separates the server's share of the latency from the
 // share of the client processes (two more processes, two more wake-ups per invocation).
 //
-// argv[2]: the ProducerPlan of producer-core.mjs (plan.target must route to group "workers").
-// Prints "ready" once both streams are open, then what runProducer prints.
+// With BENCH_RAW_WORKERS=N the bench splits it as the SDK runs are split: RAW_ROLE=worker processes
+// (index BENCH_WORKER_INDEX) that only run the worker half, and one RAW_ROLE=producer process. Same
+// client code, the SDK runs' number of processes: what is left is the cost of the processes themselves.
+//
+// argv[2]: the ProducerPlan of producer-core.mjs (plan.target must route to group "workers"); a
+// worker ignores it. Prints "ready" once its streams are open, then (unless a worker) what
+// runProducer prints.
 import { type ProducerPlan, mark, preciseNow, runProducer } from "./producer-core.mjs";
 import { DAY, RawClient, decodeValue, encodedValue, invocationParam, rootTags } from "./raw-protocol";
 
 const url = process.env.BENCH_URL;
 if (!url) throw new Error("BENCH_URL is required");
 const plan = JSON.parse(process.argv[2] ?? "{}") as ProducerPlan;
-const WORKER = { group: "workers", pid: "raw-worker" };
+const ROLE = process.env.RAW_ROLE ?? "both";
+if (!["both", "producer", "worker"].includes(ROLE)) throw new Error(`RAW_ROLE must be both, producer or worker, not ${ROLE}`);
+const INDEX = Number(process.env.BENCH_WORKER_INDEX ?? 0);
+const WORKER = { group: "workers", pid: `raw-worker-${INDEX}` };
 const CLIENT = { group: "raw-client", pid: "raw-producer" };
 const TTL = 60_000;
 
@@ -49,7 +57,7 @@ async function execute(task: { id: string; version: number }): Promise<void> {
   const acquired = await client.call("task.acquire", { id: task.id, version: task.version, pid: WORKER.pid, ttl: TTL });
   if (acquired.status === 409) return;
   if (acquired.status !== 200) throw new Error(`task.acquire: ${acquired.status} ${JSON.stringify(acquired.data)}`);
-  const value = encodedValue({ s: preciseNow(), w: 0 });
+  const value = encodedValue({ s: preciseNow(), w: INDEX });
   const { version } = acquired.data.task as { version: number };
   const done = await client.call("task.fulfill", {
     id: task.id,
@@ -59,9 +67,18 @@ async function execute(task: { id: string; version: number }): Promise<void> {
   if (done.status !== 200) throw new Error(`task.fulfill: ${done.status} ${JSON.stringify(done.data)}`);
 }
 
-await client.poll(WORKER.group, WORKER.pid, (message) => {
-  if (message.kind === "execute") execute(message.data.task).catch((e: Error) => fail(message.data.task.id, e));
-});
+if (ROLE !== "producer") {
+  await client.poll(WORKER.group, WORKER.pid, (message) => {
+    // A worker on its own has nobody to tell about a failure but its log.
+    const onFailure = ROLE === "worker" ? (e: Error) => mark("worker-error", { error: e.message }) : (e: Error) => fail(message.data.task.id, e);
+    if (message.kind === "execute") execute(message.data.task).catch(onFailure);
+  });
+}
+if (ROLE === "worker") {
+  mark("ready", { role: ROLE, pid: WORKER.pid });
+  // Runs until the bench stops it.
+  await new Promise(() => {});
+}
 await client.poll(CLIENT.group, CLIENT.pid, (message) => {
   if (message.kind === "unblock") settle(message.data.promise);
 });

@@ -10,11 +10,16 @@
 import { analyze, correctness, cpuSplit } from "../analysis";
 import { type BenchContext, type Row, type WorkloadOutput, measureProducer, perSdkValues, runOnFreshServer, runPerSdk, warningsRow } from "../context";
 import type { Child } from "../procs";
-import { type Producer, type Sdk, startProducer, startRawRpc, startWorkers } from "../sdks";
+import { type Producer, type Sdk, startProducer, startRawRpc, startRawWorkers, startWorkers } from "../sdks";
 import { type BenchServer, formatWarnings } from "../server";
 import { ratio } from "../stats";
 
 const WORKERS = 2;
+/** BENCH_RAW_WORKERS=N: the no-SDK run as separate processes, a producer and N workers (default 0: one process). */
+const RAW_WORKERS = Number(process.env.BENCH_RAW_WORKERS ?? 0);
+if (!Number.isInteger(RAW_WORKERS) || RAW_WORKERS < 0 || RAW_WORKERS > 16) {
+  throw new Error(`BENCH_RAW_WORKERS must be an integer from 0 to 16, not '${process.env.BENCH_RAW_WORKERS}'`);
+}
 
 export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
   const rate = ctx.smoke ? 50 : 200;
@@ -23,7 +28,7 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
   // Five seconds at the same rate, unrecorded: a cold start at 200/s is a transient of its own
   // (seconds of latency while JITs warm up and the clients' connection pools grow), not the steady state.
   const warmup = ctx.smoke ? 10 : rate * 5;
-  const params = { ratePerSecond: rate, seconds, invocations: n, warmupInvocations: warmup, workers: WORKERS, function: "noop", dispatchTime: "the open-loop due time", noSdkBaseline: "children/raw-rpc.ts: one process, producer and worker, raw protocol" };
+  const params = { ratePerSecond: rate, seconds, invocations: n, warmupInvocations: warmup, workers: WORKERS, function: "noop", dispatchTime: "the open-loop due time", noSdkBaseline: RAW_WORKERS > 0 ? `children/raw-rpc.ts: a producer and ${RAW_WORKERS} workers, raw protocol` : "children/raw-rpc.ts: one process, producer and worker, raw protocol" };
   const plan = (idPrefix: string) =>
     ({ mode: "rate", n, rate, warmup, func: "noop", idPrefix, target: "poll://any@workers", resultTimeoutMs: 60_000 }) as const;
   /** The figures of one run, from its producer's record and the CPU counted after the warm-up. */
@@ -40,11 +45,13 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
     return figures(`latency/${sdk}`, server, workers, producer);
   });
 
-  // The baseline: same plan, one raw-protocol process for producer and worker.
+  // The baseline: same plan, one raw-protocol process for producer and worker (or, with
+  // BENCH_RAW_WORKERS=N, a raw producer and N raw workers: the SDK runs' process count without SDK code).
   const raw = await runOnFreshServer(ctx, "latency/raw", async (server, dir) => {
-    ctx.log(`latency/no SDK: ${rate}/s for ${seconds} s, one raw-protocol process as producer and worker`);
-    const producer = await startRawRpc({ url: server.url, dir, label: "raw-rpc", plan: plan("lat-raw") });
-    return figures("latency/raw", server, [], producer);
+    ctx.log(`latency/no SDK: ${rate}/s for ${seconds} s, ${RAW_WORKERS > 0 ? `a raw-protocol producer and ${RAW_WORKERS} raw-protocol workers` : "one raw-protocol process as producer and worker"}`);
+    const workers = RAW_WORKERS > 0 ? await startRawWorkers(RAW_WORKERS, { url: server.url, dir }) : [];
+    const producer = await startRawRpc({ url: server.url, dir, label: "raw-rpc", split: RAW_WORKERS > 0, plan: plan("lat-raw") });
+    return figures("latency/raw", server, workers, producer);
   });
   problems.push(...raw.problems);
   results.raw = raw.record;
@@ -63,7 +70,9 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
       metric: "busy cores: server / producer / workers",
       values: {
         ...v((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}`),
-        all: rawValue((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} (producer and worker)`),
+        all: rawValue((x) =>
+          RAW_WORKERS > 0 ? `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}` : `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} (producer and worker)`,
+        ),
       },
     },
     {
