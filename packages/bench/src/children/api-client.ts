@@ -7,6 +7,7 @@
 //       `count` sequential promise.create (new ids, no target) then `count` sequential promise.get
 //       of random existing ids; one request in flight, so each time is one request's latency.
 //       Prints {"event":"result", create: Summary, get: Summary, errors}.
+import { PROTOCOL_VERSION } from "@resonate-compat/protocol";
 import { summarize } from "../stats";
 import { mark } from "./producer-core.mjs";
 import { DAY, RawClient, encodedValue, invocationParam, rootTags } from "./raw-protocol";
@@ -35,7 +36,7 @@ async function seed(s: Extract<Spec, { mode: "seed" }>): Promise<void> {
           ttl: 60_000,
           action: {
             kind: "promise.create",
-            head: { corrId: `seed-${i}`, version: "2026-04-01" },
+            head: { corrId: `seed-${i}`, version: PROTOCOL_VERSION },
             data: { id, timeoutAt: Date.now() + DAY, param: param(i), tags: { ...rootTags(id), "resonate:target": "poll://any@seed-nobody" } },
           },
         });
@@ -45,7 +46,7 @@ async function seed(s: Extract<Spec, { mode: "seed" }>): Promise<void> {
         const done = await call("task.fulfill", {
           id,
           version,
-          action: { kind: "promise.settle", head: { corrId: `seedf-${i}`, version: "2026-04-01" }, data: { id, state: "resolved", value } },
+          action: { kind: "promise.settle", head: { corrId: `seedf-${i}`, version: PROTOCOL_VERSION }, data: { id, state: "resolved", value } },
         });
         if (done.status !== 200) throw new Error(`task.fulfill ${done.status}: ${JSON.stringify(done.data)}`);
       } catch (e) {

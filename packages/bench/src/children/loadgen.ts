@@ -3,6 +3,7 @@
 // argv[2]: { url, body: "echo" | "create" | "get", concurrency, durationMs, warmupMs, getId? }
 // Prints {"event":"result", requests, ms, rate, p50, p99, errors}.
 import http from "node:http";
+import { PROTOCOL_VERSION } from "@resonate-compat/protocol";
 import { mark } from "./producer-core.mjs";
 
 interface Spec {
@@ -21,7 +22,7 @@ const day = 24 * 3600 * 1000;
 
 /** An envelope of the size and shape the SDKs send (about 500 bytes). */
 function body(i: number): string {
-  const head = { corrId: `lg-${tag}-${i}`, version: "2026-04-01" };
+  const head = { corrId: `lg-${tag}-${i}`, version: PROTOCOL_VERSION };
   if (spec.body === "get") return JSON.stringify({ kind: "promise.get", head, data: { id: spec.getId } });
   return JSON.stringify({
     kind: "promise.create",

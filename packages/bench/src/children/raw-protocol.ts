@@ -2,9 +2,9 @@
 // node:http agent, and the SSE stream of a poll address. Used where a workload needs traffic that
 // no SDK shapes (seeding rows, probing single requests, the latency baseline of raw-rpc.ts).
 import http from "node:http";
+import { PROTOCOL_VERSION } from "@resonate-compat/protocol";
 import { createParser } from "eventsource-parser";
 
-export const PROTOCOL_VERSION = "2026-04-01";
 export const DAY = 24 * 3600 * 1000;
 
 export interface Answer {

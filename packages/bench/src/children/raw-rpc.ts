@@ -14,6 +14,7 @@
 // argv[2]: the ProducerPlan of producer-core.mjs (plan.target must route to group "workers"); a
 // worker ignores it. Prints "ready" once its streams are open, then (unless a worker) what
 // runProducer prints.
+import { PROTOCOL_VERSION } from "@resonate-compat/protocol";
 import { type ProducerPlan, mark, preciseNow, runProducer } from "./producer-core.mjs";
 import { DAY, RawClient, decodeValue, encodedValue, invocationParam, rootTags } from "./raw-protocol";
 
@@ -62,16 +63,16 @@ async function execute(task: { id: string; version: number }): Promise<void> {
   const done = await client.call("task.fulfill", {
     id: task.id,
     version,
-    action: { kind: "promise.settle", head: { corrId: `f-${task.id}`, version: "2026-04-01" }, data: { id: task.id, state: "resolved", value } },
+    action: { kind: "promise.settle", head: { corrId: `f-${task.id}`, version: PROTOCOL_VERSION }, data: { id: task.id, state: "resolved", value } },
   });
   if (done.status !== 200) throw new Error(`task.fulfill: ${done.status} ${JSON.stringify(done.data)}`);
 }
 
 if (ROLE !== "producer") {
+  // A worker on its own has nobody to tell about a failure but its log.
+  const onFailure = ROLE === "worker" ? (_id: string, e: Error) => mark("worker-error", { error: e.message }) : fail;
   await client.poll(WORKER.group, WORKER.pid, (message) => {
-    // A worker on its own has nobody to tell about a failure but its log.
-    const onFailure = ROLE === "worker" ? (e: Error) => mark("worker-error", { error: e.message }) : (e: Error) => fail(message.data.task.id, e);
-    if (message.kind === "execute") execute(message.data.task).catch(onFailure);
+    if (message.kind === "execute") execute(message.data.task).catch((e: Error) => onFailure(message.data.task.id, e));
   });
 }
 if (ROLE === "worker") {
@@ -82,7 +83,7 @@ if (ROLE === "worker") {
 await client.poll(CLIENT.group, CLIENT.pid, (message) => {
   if (message.kind === "unblock") settle(message.data.promise);
 });
-mark("ready", { pid: WORKER.pid });
+mark("ready", { role: ROLE });
 
 const listener = `poll://uni@${CLIENT.group}/${CLIENT.pid}`;
 await runProducer(plan, async (id, args) => {

@@ -55,30 +55,26 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
   });
   problems.push(...raw.problems);
   results.raw = raw.record;
-  const rawValue = (f: (x: NonNullable<typeof raw.result>) => number | string | null) => (raw.result ? f(raw.result) : null);
 
   const c = ctx.ceilings;
-  const v = (f: (x: NonNullable<(typeof per)[Sdk]>) => number | string | null) => perSdkValues(ctx, per, f);
+  type Run = NonNullable<(typeof per)[Sdk]>;
+  /** A row with one figure per SDK run and the no-SDK run's in the "all" column. */
+  const row = (metric: string, f: (x: Run) => number | string | null): Row => ({
+    metric,
+    values: { ...perSdkValues(ctx, per, f), all: raw.result ? f(raw.result) : null },
+  });
   const pct = (s: { p50: number; p90: number; p99: number; max: number }) => `${s.p50} / ${s.p90} / ${s.p99} / ${s.max}`;
+  const busy = row("busy cores: server / producer / workers", (x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}`);
+  // One no-SDK process is producer and worker at once: it has no separate workers to show.
+  if (RAW_WORKERS === 0 && raw.result) busy.values.all = `${raw.result.cpu.busyCores.server} / ${raw.result.cpu.busyCores.producer} (producer and worker)`;
   const rows: Row[] = [
-    { metric: "dispatch→start ms p50/p90/p99/max", values: { ...v((x) => pct(x.dispatchToStart)), all: rawValue((x) => pct(x.dispatchToStart)) } },
-    { metric: "dispatch→result ms p50/p90/p99/max", values: { ...v((x) => pct(x.dispatchToResult)), all: rawValue((x) => pct(x.dispatchToResult)) } },
-    { metric: "  start→result ms p50/p90/p99/max", values: { ...v((x) => pct(x.startToResult)), all: rawValue((x) => pct(x.startToResult)) } },
-    { metric: "completed / errors", values: { ...v((x) => `${x.completed} / ${x.errors}`), all: rawValue((x) => `${x.completed} / ${x.errors}`) } },
-    { metric: "producer schedule lag ms p99", values: { ...v((x) => x.scheduleLag?.p99 ?? null), all: rawValue((x) => x.scheduleLag?.p99 ?? null) } },
-    {
-      metric: "busy cores: server / producer / workers",
-      values: {
-        ...v((x) => `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}`),
-        all: rawValue((x) =>
-          RAW_WORKERS > 0 ? `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} / ${x.cpu.busyCores.workers}` : `${x.cpu.busyCores.server} / ${x.cpu.busyCores.producer} (producer and worker)`,
-        ),
-      },
-    },
-    {
-      metric: "dispatch→result p50 ÷ echo round trip p50",
-      values: { ...v((x) => ratio(x.dispatchToResult.p50, c?.echoSerial.p50, 1)), all: rawValue((x) => ratio(x.dispatchToResult.p50, c?.echoSerial.p50, 1)) },
-    },
+    row("dispatch→start ms p50/p90/p99/max", (x) => pct(x.dispatchToStart)),
+    row("dispatch→result ms p50/p90/p99/max", (x) => pct(x.dispatchToResult)),
+    row("  start→result ms p50/p90/p99/max", (x) => pct(x.startToResult)),
+    row("completed / errors", (x) => `${x.completed} / ${x.errors}`),
+    row("producer schedule lag ms p99", (x) => x.scheduleLag?.p99 ?? null),
+    busy,
+    row("dispatch→result p50 ÷ echo round trip p50", (x) => ratio(x.dispatchToResult.p50, c?.echoSerial.p50, 1)),
     { metric: "server warnings", values: { ...warningsRow(ctx, results).values, all: formatWarnings(raw.record.serverWarnings as Record<string, number> | undefined) } },
   ];
   if (c) {
