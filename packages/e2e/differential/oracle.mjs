@@ -16,6 +16,9 @@
 //    the 0.11.4 model (the baseline of spec §14) and our server (profile C1) time out every pending
 //    promise. After every request the shim gives each pending promise without an entry a promise
 //    timeout at its timeoutAt — what the 0.11.4 model does when it creates the promise.
+//  * C2 shim: a heartbeat with an empty task list renews every lease its pid holds on our server
+//    (profile C2); the model renews nothing. The shim hands the model the same heartbeat naming
+//    the tasks the model's own snapshot says the pid holds, at their versions.
 
 import { LocalNetwork, isResponse } from "@resonatehq/sdk";
 
@@ -24,6 +27,17 @@ export const SDK_VERSION = "0.11.5";
 export class Oracle {
   constructor() {
     this.reset();
+  }
+
+  /** C2: an empty heartbeat from a pid names, for the model, every task that pid holds. */
+  applyC2Shim(now, req) {
+    const { pid, tasks } = req.data ?? {};
+    if (typeof pid !== "string" || pid === "" || !Array.isArray(tasks) || tasks.length > 0) return;
+    const snap = this.model.apply(now, { kind: "debug.snap", head: { corrId: "c2-shim", version: "2026-04-01" }, data: {} });
+    const held = (snap?.response?.data?.tasks ?? []).filter((t) => t.state === "acquired" && t.pid === pid);
+    if (held.length === 0) return;
+    this.c2ShimHits = (this.c2ShimHits ?? 0) + 1;
+    req.data = { ...req.data, tasks: held.map((t) => ({ id: t.id, version: t.version })) };
   }
 
   reset() {
@@ -40,6 +54,7 @@ export class Oracle {
    */
   apply(now, request) {
     const req = JSON.parse(JSON.stringify(request));
+    if (req.kind === "task.heartbeat") this.applyC2Shim(now, req);
     const firing = req.kind === "debug.tick" ? this.beforeTick() : undefined;
     let result;
     try {

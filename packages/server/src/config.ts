@@ -34,6 +34,11 @@ export const configSchema = z.object({
    * at once instead of after its ttl. Longer than the SDKs' first reconnect back-off (1 s). 0 = off.
    */
   disconnectGrace: z.coerce.number().int().min(0).default(2_000),
+  /**
+   * A heartbeat with an empty task list (SDK 0.10.0–0.11.4) renews every lease its process holds
+   * ("renew"), or nothing, as the reference's latest revision ("ignore"). Spec §13 C2.
+   */
+  emptyHeartbeat: z.enum(["renew", "ignore"]).default("renew"),
   /** An execute a worker has not acquired after this many ms is offered to another worker. 0 = off. */
   reofferAfter: z.coerce.number().int().min(0).default(1_000),
   /** Origins allowed by CORS (browser SDKs); none by default, "*" for any (spec §2.7). */

@@ -22,6 +22,7 @@ const program = new Command()
   .addOption(new Option("--max-connections <n>", "open poll streams allowed").env("RESONATE_TRANSPORTS__HTTP_POLL__MAX_CONNECTIONS").default("1000"))
   .addOption(new Option("--buffer-size <n>", "messages a poll stream may have waiting before it is cut off").env("RESONATE_TRANSPORTS__HTTP_POLL__BUFFER_SIZE").default("100"))
   .addOption(new Option("--disconnect-grace <ms>", "take back a disconnected process's leases after this long (0 = only by ttl)").env("RESONATE_TASKS__DISCONNECT_GRACE").default("2000"))
+  .addOption(new Option("--empty-heartbeat <mode>", "a heartbeat naming no task renews every lease of its process (renew) or nothing (ignore)").choices(["renew", "ignore"]).env("RESONATE_TASKS__EMPTY_HEARTBEAT").default("renew"))
   .addOption(new Option("--reoffer-after <ms>", "offer an execute nobody acquired to another worker after this long (0 = off)").env("RESONATE_TASKS__REOFFER_AFTER").default("1000"))
   .addOption(new Option("--cors-allow-origin <origin...>", "allow browsers from these origins ('*' for any)").env("RESONATE_SERVER__CORS_ALLOW_ORIGIN"))
   .addOption(new Option("--body-limit <bytes>", "largest request body").env("RESONATE_SERVER__BODY_LIMIT").default(String(2 * 1024 * 1024)))
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
       bodyLimit: flags.bodyLimit as string,
       disconnectGrace: flags.disconnectGrace as string,
       reofferAfter: flags.reofferAfter as string,
+      emptyHeartbeat: flags.emptyHeartbeat as "renew" | "ignore",
       corsAllowOrigin: corsOrigins(flags.corsAllowOrigin),
       debug: flags.debug === true || flags.debug === "true" || flags.debug === "1",
       logLevel: flags.logLevel as "info",

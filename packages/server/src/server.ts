@@ -90,6 +90,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     clock,
     logger: logger.child({ component: "protocol" }),
     retryTimeout: config.retryTimeout,
+    emptyHeartbeat: config.emptyHeartbeat,
     debug: config.debug,
     auth,
     onCommit: (kind, data, status) => {

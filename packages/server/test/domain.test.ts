@@ -67,6 +67,20 @@ describe("leases", () => {
     expect(taskTimeoutOf(d.snap(), "t1")).toEqual([{ id: "t1", type: 0, timeout: T + 7777 + R }]);
   });
 
+  it("with --empty-heartbeat ignore, a heartbeat naming no task renews nothing (the reference)", () => {
+    const strict = domainHarness(R, "ignore");
+    try {
+      ok(strict.run("promise.create", createData("t1", T + 3_600_000, { "resonate:target": W }), T));
+      ok(strict.run("task.acquire", { id: "t1", version: 0, pid: "w1", ttl: 1000 }, T));
+      ok(strict.run("task.heartbeat", { pid: "w1", tasks: [] }, T + 900));
+      expect(taskTimeoutOf(strict.snap(), "t1")).toEqual([{ id: "t1", type: 1, timeout: T + 1000 }]);
+      strict.tick(T + 1000);
+      expect(taskOf(strict.snap(), "t1")).toMatchObject({ state: "pending", version: 1 });
+    } finally {
+      strict.close();
+    }
+  });
+
   it("a heartbeat pushes the lease to heartbeat time + stored ttl; the old holder is fenced after re-acquire", () => {
     withTask("t1");
     acquire("t1", 0, T, 1000);

@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION, requestSchemas, type Kind } from "@resonate-compat/pr
 import type { StartOptions } from "../src/index";
 import { startServer, type RunningServer } from "../src/index";
 import { debugSnap } from "../src/domain/debug";
-import type { OpContext, Reply } from "../src/domain/context";
+import type { EmptyHeartbeat, OpContext, Reply } from "../src/domain/context";
 import { operations, type StoredKind } from "../src/domain/operations";
 import { tick } from "../src/domain/tick";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store";
@@ -337,9 +337,9 @@ export interface DomainHarness {
   close(): void;
 }
 
-export function domainHarness(retryTimeout = R): DomainHarness {
+export function domainHarness(retryTimeout = R, emptyHeartbeat: EmptyHeartbeat = "renew"): DomainHarness {
   const store = SqliteStore.open(":memory:");
-  const ctx = (now: number): Omit<OpContext, "tx"> => ({ now, retryTimeout, corrId: "domain" });
+  const ctx = (now: number): Omit<OpContext, "tx"> => ({ now, retryTimeout, corrId: "domain", emptyHeartbeat });
   return {
     store,
     run(kind, data, now) {

@@ -355,6 +355,40 @@ describe("§15.6 acquire, release, leases, retries, heartbeats", () => {
     expect(taskTimeoutOf(snap, "t2")).toEqual([{ id: "t2", type: 1, timeout: T + 1000 }]);
   });
 
+  it("65 [compat C2]: an empty heartbeat renews every lease its pid holds, and only those", async () => {
+    await withTask("t1");
+    await withTask("t2");
+    await withTask("t3");
+    await acquire("t1", 0, T, "w1", 1000);
+    await acquire("t2", 0, T, "w1", 4000);
+    await acquire("t3", 0, T, "w2", 1000);
+    const hb = await c("task.heartbeat", { pid: "w1", tasks: [] }, T + 900);
+    expect(hb.status).toBe(200);
+    expect(hb.data).toEqual({});
+    const snap = await ts.snap();
+    // Each lease is renewed with its own stored ttl; w2's lease is not w1's to renew.
+    expect(taskTimeoutOf(snap, "t1")).toEqual([{ id: "t1", type: 1, timeout: T + 1900 }]);
+    expect(taskTimeoutOf(snap, "t2")).toEqual([{ id: "t2", type: 1, timeout: T + 4900 }]);
+    expect(taskTimeoutOf(snap, "t3")).toEqual([{ id: "t3", type: 1, timeout: T + 1000 }]);
+    await ts.tick(T + 1000);
+    const after = await ts.snap();
+    expect(taskOf(after, "t1")).toMatchObject({ state: "acquired", version: 1, pid: "w1" });
+    expect(taskOf(after, "t3")).toMatchObject({ state: "pending", version: 1 });
+  });
+
+  it("65b [compat C2]: an empty heartbeat does not revive a lapsed lease nor fence anybody in", async () => {
+    await withTask("t1");
+    await acquire("t1", 0, T, "w1", 1000);
+    await ts.tick(T + 1000); // lapsed: pending at version 1
+    await acquire("t1", 1, T + 1001, "w2", 1000);
+    await c("task.heartbeat", { pid: "w1", tasks: [] }, T + 1500);
+    const snap = await ts.snap();
+    expect(taskOf(snap, "t1")).toMatchObject({ state: "acquired", version: 2, pid: "w2" });
+    expect(taskTimeoutOf(snap, "t1")).toEqual([{ id: "t1", type: 1, timeout: T + 2001 }]);
+    const stale = await c("task.fulfill", { id: "t1", version: 1, action: settleAction("t1", "resolved") }, T + 1600);
+    expect(stale.status).toBe(409);
+  });
+
   it("65 [compat]: heartbeat with an empty list → 200 {}; pid '' → 400", async () => {
     const empty = await c("task.heartbeat", { pid: "w1", tasks: [] });
     expect(empty.status).toBe(200);

@@ -2,7 +2,7 @@ import type { ResponseEnvelope } from "@resonate-compat/protocol";
 import { type Kind, describeIssues, isKind, requestSchemas } from "@resonate-compat/protocol";
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
-import type { OpContext, Reply } from "../domain/context";
+import type { EmptyHeartbeat, OpContext, Reply } from "../domain/context";
 import { operations, type StoredKind } from "../domain/operations";
 import type { Tx } from "../store/store";
 import { type Authenticator, isAuthorized } from "./auth";
@@ -18,6 +18,8 @@ export interface ProtocolHandlerDeps {
   clock: Clock;
   logger: Logger;
   retryTimeout: number;
+  /** What a heartbeat naming no task does (spec §13 C2). */
+  emptyHeartbeat: EmptyHeartbeat;
   debug: boolean;
   /** Called after the commit with what was done (the dispatcher learns of acquires). */
   onCommit: (kind: Kind, data: unknown, status: number) => void;
@@ -69,7 +71,7 @@ export class ProtocolHandler {
     let reply: Reply;
     try {
       reply = await deps.commits.submit((tx) => {
-        const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId };
+        const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId, emptyHeartbeat: deps.emptyHeartbeat };
         const operation = operations[kind as StoredKind] as (ctx: OpContext, data: unknown) => Reply;
         return operation(ctx, parsed.data);
       });

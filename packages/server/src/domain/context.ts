@@ -9,7 +9,14 @@ export interface OpContext {
   retryTimeout: number;
   /** The request's corrId, echoed inside task.fence's inner response. */
   corrId: string;
+  /**
+   * What a heartbeat with an empty task list does (spec §13 C2): "renew" extends every lease the
+   * process holds (older SDKs never name their tasks), "ignore" renews nothing (the reference).
+   */
+  emptyHeartbeat?: EmptyHeartbeat;
 }
+
+export type EmptyHeartbeat = "renew" | "ignore";
 
 /** A domain answer: the protocol status and the response data (a message string on errors). */
 export interface Reply {

@@ -157,6 +157,17 @@ export function taskFence(ctx: OpContext, data: RequestData<"task.fence">): Repl
 
 export function taskHeartbeat(ctx: OpContext, data: RequestData<"task.heartbeat">): Reply {
   const { tx } = ctx;
+  if (data.tasks.length === 0) {
+    // SDK 0.10.0–0.11.4 (and the SDK's current source) never name their tasks: a process that
+    // heartbeats is alive, so every lease it holds is renewed (spec §13 C2). Fencing is untouched:
+    // writes still need the current version, and only leases this pid holds are extended.
+    if ((ctx.emptyHeartbeat ?? "renew") === "renew") {
+      for (const task of tx.tasksHeldBy(data.pid)) {
+        if (task.ttl !== undefined) tx.putTask({ ...task, timeoutAt: ctx.now + task.ttl });
+      }
+    }
+    return ok({});
+  }
   for (const entry of data.tasks) {
     if (entry.id === "") continue;
     const task = tx.getTask(entry.id);
