@@ -6,4 +6,5 @@ export const projects = [
   "packages/examples",
   "packages/e2e",
   "packages/bench",
+  "packages/cli",
 ];

@@ -1,0 +1,1 @@
+console.error("resonate CLI: not written yet"); process.exitCode = 1;
