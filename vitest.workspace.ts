@@ -7,4 +7,5 @@ export const projects = [
   "packages/e2e",
   "packages/bench",
   "packages/cli",
+  "packages/testkit",
 ];
