@@ -73,7 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   methodNotAllowed("/poll/:group/:id", "GET");
 
   app.get("/health", async (_request, reply) => reply.code(200).send());
-  app.get("/ready", async (_request, reply) => reply.code(deps.store.ping() ? 200 : 503).send());
+  app.get("/ready", async (_request, reply) => reply.code((await deps.store.ping()) ? 200 : 503).send());
 
   for (const prefix of LEGACY_PREFIXES) {
     for (const url of [prefix, `${prefix}/*`]) {

@@ -11,8 +11,24 @@ export const configSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
   /** The port the reference server and the SDKs default to. */
   port: port.default(8001),
+  /**
+   * Where the state lives: "sqlite" (embedded, one server per file: the default) or "postgres"
+   * (any number of server replicas on one database).
+   */
+  storageType: z.enum(["sqlite", "postgres"]).default("sqlite"),
   /** SQLite file, or ":memory:" for a throwaway server. */
   db: z.string().min(1).default("./resonate.db"),
+  /** PostgreSQL connection URL (postgres://user:password@host:port/database), for storageType "postgres". */
+  storagePostgresUrl: z.string().min(1).optional(),
+  /** Connections to PostgreSQL per replica (the reference's default). */
+  storagePostgresPoolSize: z.coerce.number().int().positive().default(10),
+  /**
+   * This replica's name among the servers sharing a PostgreSQL database (logs, metrics, where a
+   * stream is held). Random when not given; must be unique among live replicas.
+   */
+  replicaId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/, "letters, digits and _ . : - only").optional(),
+  /** A replica that has not renewed its presence for this long is taken for dead by the others. */
+  replicaTimeout: positiveMs.default(5_000),
   /** External URL put in execute messages (head.serverUrl); defaults to http://host:port. */
   url: z.string().url().optional(),
   /** synchronous=NORMAL survives a process crash; FULL also survives power loss, at a cost per commit. */
@@ -60,5 +76,9 @@ export type ServerConfig = Readonly<z.output<typeof configSchema>>;
 export type ServerOptions = z.input<typeof configSchema>;
 
 export function resolveConfig(options: ServerOptions = {}): ServerConfig {
-  return Object.freeze(configSchema.parse(options));
+  const config = configSchema.parse(options);
+  if (config.storageType === "postgres" && config.storagePostgresUrl === undefined) {
+    throw new z.ZodError([{ code: "custom", path: ["storagePostgresUrl"], message: "required with --storage-type postgres", input: undefined }]);
+  }
+  return Object.freeze(config);
 }

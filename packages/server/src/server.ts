@@ -1,17 +1,25 @@
+import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { ProtocolHandler } from "./api/protocol-handler";
 import { buildApp } from "./app";
 import { Authenticator } from "./api/auth";
 import { TimeoutLoop } from "./background/timeout-loop";
+import { Cluster } from "./cluster/cluster";
 import { type Clock, SystemClock } from "./clock";
 import { type ServerConfig, type ServerOptions, resolveConfig } from "./config";
-import { Dispatcher } from "./delivery/dispatcher";
+import type { PollConnection } from "./delivery/connection";
+import { type Delivery, Dispatcher } from "./delivery/dispatcher";
 import { DisconnectRecovery } from "./delivery/disconnect-recovery";
 import { createHttpPush } from "./delivery/http-push";
+import { LocalDirectory, localStream } from "./delivery/local-directory";
 import { PollRegistry } from "./delivery/registry";
+import type { StreamDirectory } from "./delivery/streams";
 import { createLogger } from "./logger";
-import { GroupCommit } from "./store/group-commit";
+import type { CommitHooks, Committer } from "./store/commit/committer";
+import { GroupCommit } from "./store/commit/group-commit";
+import { TransactionPerJob } from "./store/commit/transaction-per-job";
+import { PostgresStore } from "./store/postgres/postgres-store";
 import { SqliteStore } from "./store/sqlite/sqlite-store";
 import type { Store } from "./store/store";
 
@@ -19,15 +27,19 @@ export interface RunningServer {
   /** Base URL the server listens on, e.g. http://127.0.0.1:8001. */
   url: string;
   config: ServerConfig;
+  /** This server's name among the replicas of a shared database. */
+  replica: string;
   app: FastifyInstance;
   store: Store;
   registry: PollRegistry;
   timeouts: TimeoutLoop;
   dispatcher: Dispatcher;
   recovery: DisconnectRecovery;
-  /** The request batches' group commit (its stats show how many requests shared a transaction). */
-  commits: GroupCommit<unknown>;
-  /** Stops accepting, ends streams, stops the loops, checkpoints and closes the database. */
+  /** Runs every change to the stored state (requests, background passes) and delivers its messages. */
+  commits: Committer;
+  /** Present with several replicas (PostgreSQL): the other replicas and their streams. */
+  cluster?: Cluster;
+  /** Stops accepting, ends streams, stops the loops, and closes the store. */
   close(): Promise<void>;
 }
 
@@ -36,24 +48,25 @@ export interface StartOptions extends ServerOptions {
   logger?: Logger;
 }
 
-/** Opens the database, builds the app, starts the background loops and listens. */
+/** Opens the store, builds the app, starts the background loops and listens. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const { clock = new SystemClock(), logger: givenLogger, ...rest } = options;
   const config = resolveConfig(rest);
   const logger = givenLogger ?? createLogger(config.logLevel);
+  const replica = config.replicaId ?? randomBytes(4).toString("hex");
   const auth = config.authPublicKey === undefined
     ? undefined
     : Authenticator.fromOptions({ publicKey: config.authPublicKey, issuer: config.authIss, audience: config.authAud });
-  const store = SqliteStore.open(config.db, {
-    synchronous: config.sync,
-    onCheckpointError: (message) => logger.warn({ db: config.db, err: message }, "WAL checkpoint failed; retrying"),
-  });
 
+  const store = await openStore(config, logger);
   const registry = new PollRegistry();
+  let cluster: Cluster | undefined;
+  let directory: StreamDirectory = new LocalDirectory(replica, registry);
   let serverUrl = config.url ?? `http://${config.host}:${config.port}`;
   const dispatcher = new Dispatcher({
-    store,
-    registry,
+    get directory() {
+      return directory;
+    },
     clock,
     reofferAfter: config.reofferAfter,
     logger: logger.child({ component: "dispatcher" }),
@@ -62,28 +75,31 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     },
     push: createHttpPush(logger.child({ component: "push" })),
   });
+  // Every change claims the messages it queued inside its own transaction; they leave right after
+  // its commit, before the answers.
+  const hooks: CommitHooks<Delivery[]> = {
+    beforeCommit: (tx) => dispatcher.claim(tx),
+    afterCommit: (plan) => dispatcher.deliverAll(plan),
+  };
+  const commits: Committer = store instanceof SqliteStore ? new GroupCommit(store, hooks) : new TransactionPerJob(store, hooks);
+  dispatcher.attach(commits);
+
   const timeouts = new TimeoutLoop({
-    store,
+    commits,
     clock,
     logger: logger.child({ component: "timeouts" }),
     retryTimeout: config.retryTimeout,
     interval: config.timeoutsInterval,
-    onCommit: () => dispatcher.kick(),
   });
   const recovery = new DisconnectRecovery({
-    store,
-    registry,
+    commits,
+    get directory() {
+      return directory;
+    },
     clock,
     logger: logger.child({ component: "recovery" }),
     retryTimeout: config.retryTimeout,
     graceMs: config.disconnectGrace,
-    onCommit: () => dispatcher.kick(),
-  });
-  // Requests of one event-loop turn share a transaction, which also claims the messages they
-  // queued: those leave right after the commit, before the answers.
-  const commits = new GroupCommit(store, {
-    beforeCommit: (tx) => dispatcher.claim(tx),
-    afterCommit: (claimed) => dispatcher.deliverAll(claimed),
   });
   const handler = new ProtocolHandler({
     commits,
@@ -108,6 +124,31 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     },
   });
 
+  try {
+    if (store instanceof PostgresStore) {
+      cluster = await Cluster.start({
+        store,
+        replica,
+        registry,
+        clock,
+        logger: logger.child({ component: "cluster" }),
+        replicaTimeout: config.replicaTimeout,
+        // Streams of a replica that died: their processes may have reconnected elsewhere; those
+        // that have not within the grace lose their leases, as if their stream had closed here.
+        onStreamsGone: (pids) => pids.forEach((pid) => recovery.closed(pid)),
+        onOutboxRows: () => dispatcher.kick(),
+      });
+      directory = cluster.directory;
+    }
+    // Time during which no server ran does not count against the leases.
+    await timeouts.forgiveDowntime();
+  } catch (error) {
+    await cluster?.stop();
+    await store.close();
+    throw error;
+  }
+
+  const streamOf = (connection: PollConnection) => localStream(replica, connection);
   const app = await buildApp({
     logger,
     store,
@@ -117,18 +158,21 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     poll: {
       registry,
       auth,
+      clock,
       logger: logger.child({ component: "poll" }),
       maxConnections: config.maxConnections,
       bufferSize: config.bufferSize,
       bufferBytes: config.bufferBytes,
       keepaliveInterval: config.keepaliveInterval,
       onOpen: (connection) => {
-        recovery.opened(connection);
+        cluster?.opened(connection);
+        recovery.opened(connection.id);
         dispatcher.connected(connection);
       },
       onClose: (connection) => {
-        recovery.closed(connection);
-        dispatcher.disconnected(connection);
+        cluster?.closed(connection);
+        recovery.closed(connection.id);
+        dispatcher.disconnected(streamOf(connection));
       },
     },
   });
@@ -147,7 +191,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
-    store.close();
+    await cluster?.stop();
+    await store.close();
     throw error;
   }
   const address = app.server.address();
@@ -157,12 +202,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   timeouts.start();
   dispatcher.start();
   dispatcher.kick(); // messages left in the outbox by a previous run
-  logger.info({ url, db: config.db, debug: config.debug, auth: auth !== undefined }, "server listening");
+  logger.info({ url, storage: describeStorage(config), replica, debug: config.debug, auth: auth !== undefined }, "server listening");
 
   let closing: Promise<void> | undefined;
   return {
     url,
     config,
+    replica,
     app,
     store,
     registry,
@@ -170,11 +216,38 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     dispatcher,
     recovery,
     commits,
+    ...(cluster && { cluster }),
     close: () =>
       (closing ??= (async () => {
         await app.close();
-        store.close();
+        await cluster?.stop();
+        await store.close();
         logger.info("server stopped");
       })()),
   };
+}
+
+async function openStore(config: ServerConfig, logger: Logger): Promise<Store> {
+  if (config.storageType === "postgres") {
+    return PostgresStore.open(config.storagePostgresUrl!, {
+      poolSize: config.storagePostgresPoolSize,
+      logger: logger.child({ component: "postgres" }),
+    });
+  }
+  return SqliteStore.open(config.db, {
+    synchronous: config.sync,
+    onCheckpointError: (message) => logger.warn({ db: config.db, err: message }, "WAL checkpoint failed; retrying"),
+  });
+}
+
+/** The storage in a log line, without a password. */
+function describeStorage(config: ServerConfig): string {
+  if (config.storageType === "sqlite") return `sqlite:${config.db}`;
+  try {
+    const url = new URL(config.storagePostgresUrl!);
+    url.password = "";
+    return url.toString();
+  } catch {
+    return "postgres";
+  }
 }

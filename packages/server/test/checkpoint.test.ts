@@ -40,12 +40,12 @@ describe("WAL checkpoints off the request path", () => {
     stores.push(store);
     const before = statSync(path).size;
     // 2,000 one-row commits: well under the connection's own threshold of 10,000 WAL pages.
-    for (let i = 0; i < 2000; i++) store.transact((tx) => tx.insertPromise(promise(`p${i}`)));
+    for (let i = 0; i < 2000; i++) store.transactSync((tx) => tx.insertPromise(promise(`p${i}`)));
     const walPages = statSync(`${path}-wal`).size / 4096;
     expect(walPages).toBeLessThan(10_000);
     // Only the checkpoint thread can have copied pages into the main file by now.
     await eventually(() => statSync(path).size > before + 100 * 1024, 5_000, "the main file to grow");
-    expect(store.transact((tx) => tx.getPromise("p1999"))?.id).toBe("p1999");
+    expect(store.transactSync((tx) => tx.getPromise("p1999"))?.id).toBe("p1999");
   });
 
   it("a second store on the same file is refused with a clear error until the first one closes", () => {
@@ -53,17 +53,17 @@ describe("WAL checkpoints off the request path", () => {
     const first = SqliteStore.open(path);
     expect(() => SqliteStore.open(path)).toThrow(DatabaseOpenError);
     expect(() => SqliteStore.open(path)).toThrow(/locked by another process/);
-    first.transact((tx) => tx.insertPromise(promise("kept")));
+    first.transactSync((tx) => tx.insertPromise(promise("kept")));
     first.close();
     const second = SqliteStore.open(path);
     stores.push(second);
-    expect(second.transact((tx) => tx.getPromise("kept"))?.id).toBe("kept");
+    expect(second.transactSync((tx) => tx.getPromise("kept"))?.id).toBe("kept");
   });
 
   it("close folds the WAL back into the file", () => {
     const path = freshPath();
     const store = SqliteStore.open(path);
-    for (let i = 0; i < 200; i++) store.transact((tx) => tx.insertPromise(promise(`c${i}`)));
+    for (let i = 0; i < 200; i++) store.transactSync((tx) => tx.insertPromise(promise(`c${i}`)));
     store.close();
     let walSize = 0;
     try {

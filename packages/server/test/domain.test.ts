@@ -42,7 +42,7 @@ const acquire = (id: string, version: number, now: number, ttl = 60_000, pid = "
   ok(d.run("task.acquire", { id, version, pid, ttl }, now), `acquire ${id}`);
 
 /** Empties the outbox like the message loop would. */
-const claimAll = () => d.store.transact((tx) => tx.claimOutgoing(1000));
+const claimAll = () => d.store.transactSync((tx) => tx.claimOutgoing(1000));
 
 describe("leases", () => {
   it("a lease lapses at exactly acquire time + ttl, not a millisecond earlier", () => {
@@ -281,8 +281,8 @@ describe("the store", () => {
 
   it("a transaction that throws leaves nothing behind", () => {
     expect(() =>
-      d.store.transact((tx) => {
-        tx.insertPromise({ id: "ghost", state: "pending", param: {}, value: {}, tags: {}, timeoutAt: T + 1, createdAt: T });
+      d.store.transactSync(function* (tx) {
+        yield* tx.insertPromise({ id: "ghost", state: "pending", param: {}, value: {}, tags: {}, timeoutAt: T + 1, createdAt: T });
         throw new Error("boom");
       }),
     ).toThrow("boom");
@@ -316,10 +316,10 @@ describe("an injected clock", () => {
     expect(other.data.promise.createdAt).toBe(T + 5);
 
     clock.set(T + 999);
-    ts.server.timeouts.runOnce();
+    await ts.server.timeouts.runOnce();
     expect(promiseOf(await ts.snap(), "p").state).toBe("pending");
     clock.set(T + 1000);
-    ts.server.timeouts.runOnce();
+    await ts.server.timeouts.runOnce();
     const snap = await ts.snap();
     expect(promiseOf(snap, "p")).toMatchObject({ state: "rejected_timedout", settledAt: T + 1000 });
     expect(taskOf(snap, "p").state).toBe("fulfilled");

@@ -185,7 +185,7 @@ describe("§15.2 envelope and HTTP", () => {
   it("11b: GET /ready → 503 when the database is unusable", async () => {
     const other = await startTestServer({ timeoutsInterval: 3_600_000 });
     try {
-      other.server.store.close();
+      await other.server.store.close();
       const ready = await fetch(`${other.url}/ready`);
       expect(ready.status).toBe(503);
       expect(await ready.text()).toBe("");

@@ -4,9 +4,10 @@
 import * as net from "node:net";
 import type { PromiseRecord } from "@resonate-compat/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GroupCommit } from "../src/store/group-commit";
+import { GroupCommit, type SyncTransactor } from "../src/store/commit/group-commit";
+import type { Op } from "../src/store/op";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store";
-import type { Store, Tx } from "../src/store/store";
+import type { Tx } from "../src/store/store";
 import { call, openSse, startTestServer } from "./helpers";
 
 const promise = (id: string): PromiseRecord => ({
@@ -23,16 +24,16 @@ let store: SqliteStore;
 beforeEach(() => {
   store = SqliteStore.open(":memory:");
 });
-afterEach(() => store.close());
+afterEach(() => void store.close());
 
 /** A store that counts real transactions and can be told to fail the next commit. */
-function instrumented(inner: Store) {
+function instrumented(inner: SqliteStore) {
   const state = { transactions: 0, failNextCommit: false };
-  const wrapped: Store = {
-    transact<T>(fn: (tx: Tx) => T): T {
+  const wrapped: SyncTransactor = {
+    transactSync<T>(op: (tx: Tx) => Op<T>): T {
       state.transactions++;
-      return inner.transact((tx) => {
-        const result = fn(tx);
+      return inner.transactSync(function* (tx) {
+        const result = yield* op(tx);
         if (state.failNextCommit) {
           state.failNextCommit = false;
           throw new Error("disk I/O error (simulated commit failure)");
@@ -40,13 +41,11 @@ function instrumented(inner: Store) {
         return result;
       });
     },
-    ping: () => inner.ping(),
-    close: () => inner.close(),
   };
   return { store: wrapped, state };
 }
 
-const exists = (id: string) => store.transact((tx) => tx.getPromise(id)) !== undefined;
+const exists = (id: string) => store.transactSync((tx) => tx.getPromise(id)) !== undefined;
 
 describe("GroupCommit", () => {
   it("runs the jobs submitted in one turn in one transaction, in order, each seeing the earlier ones' writes", async () => {
@@ -54,9 +53,11 @@ describe("GroupCommit", () => {
     const commits = new GroupCommit(counted);
     const results = await Promise.all([
       commits.submit((tx) => tx.insertPromise(promise("a"))),
-      commits.submit((tx) => tx.getPromise("a")?.id),
-      commits.submit((tx) => {
-        tx.insertPromise(promise("b"));
+      commits.submit(function* (tx) {
+        return (yield* tx.getPromise("a"))?.id;
+      }),
+      commits.submit(function* (tx) {
+        yield* tx.insertPromise(promise("b"));
         return "b";
       }),
     ]);
@@ -78,8 +79,8 @@ describe("GroupCommit", () => {
     const commits = new GroupCommit(store);
     const outcomes = await Promise.allSettled([
       commits.submit((tx) => tx.insertPromise(promise("before"))),
-      commits.submit((tx) => {
-        tx.insertPromise(promise("doomed"));
+      commits.submit(function* (tx) {
+        yield* tx.insertPromise(promise("doomed"));
         throw new Error("bug in an operation");
       }),
       commits.submit((tx) => tx.insertPromise(promise("after"))),
@@ -91,8 +92,8 @@ describe("GroupCommit", () => {
 
   it("a lone job that throws is rolled back", async () => {
     const commits = new GroupCommit(store);
-    await expect(commits.submit((tx) => {
-      tx.insertPromise(promise("lone"));
+    await expect(commits.submit(function* (tx) {
+      yield* tx.insertPromise(promise("lone"));
       throw new Error("boom");
     })).rejects.toThrow("boom");
     expect(exists("lone")).toBe(false);
@@ -113,9 +114,9 @@ describe("GroupCommit", () => {
   it("no job's promise settles before the commit: afterCommit runs first and sees the data committed", async () => {
     const events: string[] = [];
     const commits = new GroupCommit(store, {
-      beforeCommit: (tx) => {
+      beforeCommit: function* (tx) {
         events.push("beforeCommit");
-        return tx.getPromise("p")?.id;
+        return (yield* tx.getPromise("p"))?.id;
       },
       afterCommit: (seen) => {
         // A separate read outside the batch's transaction: the write is committed by now.
@@ -140,17 +141,17 @@ describe("GroupCommit", () => {
 
 describe("SqliteStore.claimOutgoing after a batch", () => {
   it("a claim that rolled back leaves its messages claimable (the empty-outbox shortcut is reset)", () => {
-    store.transact((tx) => {
-      tx.insertPromise(promise("t"));
-      tx.putTask({ id: "t", state: "pending", version: 1 });
-      tx.enqueueExecute("t", 1, "poll://any@workers");
+    store.transactSync(function* (tx) {
+      yield* tx.insertPromise(promise("t"));
+      yield* tx.putTask({ id: "t", state: "pending", version: 1 });
+      yield* tx.enqueueExecute("t", 1, "poll://any@workers");
     });
-    expect(() => store.transact((tx) => {
-      expect(tx.claimOutgoing(100)).toHaveLength(1);
+    expect(() => store.transactSync(function* (tx) {
+      expect(yield* tx.claimOutgoing(100)).toHaveLength(1);
       throw new Error("commit failed");
     })).toThrow("commit failed");
-    expect(store.transact((tx) => tx.claimOutgoing(100)).map((m) => m.kind)).toEqual(["execute"]);
-    expect(store.transact((tx) => tx.claimOutgoing(100))).toEqual([]);
+    expect(store.transactSync((tx) => tx.claimOutgoing(100)).map((m) => m.kind)).toEqual(["execute"]);
+    expect(store.transactSync((tx) => tx.claimOutgoing(100))).toEqual([]);
   });
 
   it("messages queued by a request are claimed by its own batch, after the commit", async () => {
@@ -160,10 +161,10 @@ describe("SqliteStore.claimOutgoing after a batch", () => {
       afterCommit: (messages) => claimed.push(messages.map((m) => (m.kind === "execute" ? m.taskId : m.promise.id))),
     });
     await Promise.all([
-      commits.submit((tx) => {
-        tx.insertPromise(promise("t1"));
-        tx.putTask({ id: "t1", state: "pending", version: 1 });
-        tx.enqueueExecute("t1", 1, "poll://any@workers");
+      commits.submit(function* (tx) {
+        yield* tx.insertPromise(promise("t1"));
+        yield* tx.putTask({ id: "t1", state: "pending", version: 1 });
+        yield* tx.enqueueExecute("t1", 1, "poll://any@workers");
       }),
       commits.submit((tx) => tx.getPromise("t1")),
     ]);
@@ -230,14 +231,15 @@ describe("the server's request path under concurrency", () => {
       // synchronous loop: they reach the server together, as from many client processes at once.
       const clients = await Promise.all(Array.from({ length: n }, () => RawClient.connect(ts.url)));
       await Promise.all(clients.map((c) => c.post(JSON.stringify({ kind: "promise.get", head: { corrId: "w", version: "2026-04-01" }, data: { id: "none" } }))));
-      const before = { ...ts.server.commits.stats };
+      const commits = ts.server.commits as GroupCommit<unknown>;
+      const before = { ...commits.stats };
       const ids = Array.from({ length: n }, (_, i) => `gc${i}`);
       const answers = await Promise.all(clients.map((c, i) => c.post(createBody(ids[i]!))));
       clients.forEach((c) => c.close());
       expect(answers.map((a) => a.status)).toEqual(Array(n).fill(200));
       expect(answers.map((a) => JSON.parse(a.body).data.promise.id).sort()).toEqual([...ids].sort());
-      const jobs = ts.server.commits.stats.jobs - before.jobs;
-      const batches = ts.server.commits.stats.batches - before.batches;
+      const jobs = commits.stats.jobs - before.jobs;
+      const batches = commits.stats.batches - before.batches;
       expect(jobs).toBe(n);
       expect(batches).toBeLessThan(n / 4); // most requests shared a commit with others
       // Every answered create is stored, and its execute went out exactly once.
@@ -253,25 +255,25 @@ describe("the server's request path under concurrency", () => {
 });
 
 describe("SqliteStore outbox: messages queued and claimed in one transaction", () => {
-  const seed = (tx: Tx, id: string) => {
-    tx.insertPromise(promise(id));
-    tx.putTask({ id, state: "pending", version: 1 });
-  };
-  const claim = () => store.transact((tx) => tx.claimOutgoing(100));
+  function* seed(tx: Tx, id: string): Op<void> {
+    yield* tx.insertPromise(promise(id));
+    yield* tx.putTask({ id, state: "pending", version: 1 });
+  }
+  const claim = () => store.transactSync((tx) => tx.claimOutgoing(100));
   const describeAll = (messages: ReturnType<typeof claim>) =>
     messages.map((m) => (m.kind === "execute" ? `execute ${m.taskId}@${m.version} ${m.address}` : `unblock ${m.promise.id} ${m.address}`));
 
   it("one execute per task (the latest version, first place) and one unblock per promise and address", () => {
-    const claimed = store.transact((tx) => {
-      seed(tx, "a");
-      seed(tx, "b");
-      tx.enqueueExecute("a", 1, "poll://any@g");
-      tx.enqueueExecute("b", 1, "poll://any@g");
-      tx.enqueueExecute("a", 2, "poll://any@h");
-      tx.enqueueUnblock("a", "poll://uni@c/1");
-      tx.enqueueUnblock("a", "poll://uni@c/1");
-      tx.enqueueUnblock("a", "poll://uni@c/2");
-      return tx.claimOutgoing(100);
+    const claimed = store.transactSync(function* (tx) {
+      yield* seed(tx, "a");
+      yield* seed(tx, "b");
+      yield* tx.enqueueExecute("a", 1, "poll://any@g");
+      yield* tx.enqueueExecute("b", 1, "poll://any@g");
+      yield* tx.enqueueExecute("a", 2, "poll://any@h");
+      yield* tx.enqueueUnblock("a", "poll://uni@c/1");
+      yield* tx.enqueueUnblock("a", "poll://uni@c/1");
+      yield* tx.enqueueUnblock("a", "poll://uni@c/2");
+      return yield* tx.claimOutgoing(100);
     });
     expect(describeAll(claimed)).toEqual([
       "execute a@2 poll://any@h",
@@ -280,51 +282,51 @@ describe("SqliteStore outbox: messages queued and claimed in one transaction", (
       "unblock a poll://uni@c/2",
     ]);
     expect(claim()).toEqual([]); // nothing was left in the tables
-    expect(store.transact((tx) => tx.snapshot()).executes).toEqual([]);
+    expect(store.transactSync((tx) => tx.snapshot()).executes).toEqual([]);
   });
 
   it("what no claim took is stored at commit; a later claim merges it with newer messages", () => {
-    store.transact((tx) => {
-      seed(tx, "a");
-      tx.enqueueExecute("a", 1, "poll://any@g");
-      tx.enqueueUnblock("a", "poll://uni@c/1");
+    store.transactSync(function* (tx) {
+      yield* seed(tx, "a");
+      yield* tx.enqueueExecute("a", 1, "poll://any@g");
+      yield* tx.enqueueUnblock("a", "poll://uni@c/1");
     });
-    expect(store.transact((tx) => tx.snapshot()).executes).toEqual([{ taskId: "a", version: 1, address: "poll://any@g" }]);
-    const claimed = store.transact((tx) => {
-      tx.enqueueExecute("a", 3, "poll://any@g");
-      tx.enqueueUnblock("a", "poll://uni@c/1");
-      return tx.claimOutgoing(100);
+    expect(store.transactSync((tx) => tx.snapshot()).executes).toEqual([{ taskId: "a", version: 1, address: "poll://any@g" }]);
+    const claimed = store.transactSync(function* (tx) {
+      yield* tx.enqueueExecute("a", 3, "poll://any@g");
+      yield* tx.enqueueUnblock("a", "poll://uni@c/1");
+      return yield* tx.claimOutgoing(100);
     });
     expect(describeAll(claimed)).toEqual(["execute a@3 poll://any@g", "unblock a poll://uni@c/1"]);
     expect(claim()).toEqual([]);
   });
 
   it("messages of a rolled-back savepoint or transaction are gone", () => {
-    expect(() => store.transact((tx) => {
-      seed(tx, "gone");
-      tx.enqueueExecute("gone", 1, "poll://any@g");
+    expect(() => store.transactSync(function* (tx) {
+      yield* seed(tx, "gone");
+      yield* tx.enqueueExecute("gone", 1, "poll://any@g");
       throw new Error("rolled back");
     })).toThrow("rolled back");
-    const claimed = store.transact((tx) => {
-      seed(tx, "kept");
-      tx.enqueueExecute("kept", 1, "poll://any@g");
-      const error = tx.attempt(() => {
-        seed(tx, "undone");
-        tx.enqueueExecute("undone", 1, "poll://any@g");
+    const claimed = store.transactSync(function* (tx) {
+      yield* seed(tx, "kept");
+      yield* tx.enqueueExecute("kept", 1, "poll://any@g");
+      const error = yield* tx.attempt(function* () {
+        yield* seed(tx, "undone");
+        yield* tx.enqueueExecute("undone", 1, "poll://any@g");
         throw new Error("bad row");
       });
       expect(error?.message).toBe("bad row");
-      return tx.claimOutgoing(100);
+      return yield* tx.claimOutgoing(100);
     });
     expect(describeAll(claimed)).toEqual(["execute kept@1 poll://any@g"]);
     expect(claim()).toEqual([]);
   });
 
   it("debug.snap inside a transaction shows the messages it queued so far", () => {
-    const snap = store.transact((tx) => {
-      seed(tx, "s");
-      tx.enqueueExecute("s", 1, "poll://any@g");
-      return tx.snapshot();
+    const snap = store.transactSync(function* (tx) {
+      yield* seed(tx, "s");
+      yield* tx.enqueueExecute("s", 1, "poll://any@g");
+      return yield* tx.snapshot();
     });
     expect(snap.executes).toEqual([{ taskId: "s", version: 1, address: "poll://any@g" }]);
   });

@@ -10,6 +10,7 @@ import type { EmptyHeartbeat, OpContext, Reply } from "../src/domain/context";
 import { operations, type StoredKind } from "../src/domain/operations";
 import { tick } from "../src/domain/tick";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store";
+import type { Op } from "../src/store/op";
 
 /** 2026-01-01T00:00:00Z, a Thursday (spec §15.1). */
 export const T = 1767225600000;
@@ -186,10 +187,10 @@ export function unblocks(snap: Snapshot): { id: string; state: string; address: 
  * stream are dropped), so that a later assertion sees only what happened afterwards. The timeout
  * loop stays paused.
  */
-export function drainOutbox(ts: TestServer): void {
+export async function drainOutbox(ts: TestServer): Promise<void> {
   const dispatcher = ts.server.dispatcher;
   dispatcher.resume();
-  dispatcher.drain();
+  await dispatcher.drain();
   dispatcher.pause();
 }
 
@@ -345,17 +346,19 @@ export function domainHarness(retryTimeout = R, emptyHeartbeat: EmptyHeartbeat =
     run(kind, data, now) {
       const parsed = requestSchemas[kind as Kind].safeParse(data);
       if (!parsed.success) return { status: 400, data: parsed.error.message };
-      const operation = operations[kind] as unknown as (ctx: OpContext, data: unknown) => Reply;
-      return store.transact((tx) => operation({ ...ctx(now), tx }, parsed.data));
+      const operation = operations[kind] as unknown as (ctx: OpContext, data: unknown) => Op<Reply>;
+      return store.transactSync((tx) => operation({ ...ctx(now), tx }, parsed.data));
     },
     tick(now) {
-      return store.transact((tx) => tick({ ...ctx(now), tx }));
+      return store.transactSync((tx) => tick({ ...ctx(now), tx }));
     },
     snap() {
-      return store.transact((tx) => debugSnap({ ...ctx(0), tx }).data as Snapshot);
+      return store.transactSync(function* (tx) {
+        return (yield* debugSnap({ ...ctx(0), tx })).data as Snapshot;
+      });
     },
     close() {
-      store.close();
+      void store.close();
     },
   };
 }

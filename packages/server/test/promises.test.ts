@@ -350,7 +350,7 @@ describe("§15.3 promises", () => {
     expect(reg.status).toBe(200);
     expect(reg.data.promise.id).toBe("a");
     expect((await ts.snap()).callbacks).toEqual([{ awaiter: "t1", awaited: "a" }]);
-    drainOutbox(ts);
+    await drainOutbox(ts);
     expect((await ts.snap()).messages).toEqual([]);
 
     await c("promise.settle", { id: "a", state: "resolved" }, T + 100);
@@ -383,7 +383,7 @@ describe("§15.3 promises", () => {
     expect(suspend.status).toBe(200);
     await c("promise.create", createData("done", T + 60_000));
     await c("promise.settle", { id: "done", state: "resolved" });
-    drainOutbox(ts);
+    await drainOutbox(ts);
 
     const res = await c("promise.register_callback", { awaited: "done", awaiter: "t2" }, T + 50);
     expect(res.status).toBe(200);
@@ -399,7 +399,7 @@ describe("§15.3 promises", () => {
     await c("task.acquire", { id: "t3", version: 0, pid: "w1", ttl: 60_000 });
     await c("promise.create", createData("done", T + 60_000));
     await c("promise.settle", { id: "done", state: "resolved" });
-    drainOutbox(ts);
+    await drainOutbox(ts);
     const res = await c("promise.register_callback", { awaited: "done", awaiter: "t3" });
     expect(res.status).toBe(200);
     const snap = await ts.snap();
@@ -412,7 +412,7 @@ describe("§15.3 promises", () => {
     await c("task.halt", { id: "t5" });
     await c("promise.create", createData("done", T + 60_000));
     await c("promise.settle", { id: "done", state: "resolved" });
-    drainOutbox(ts);
+    await drainOutbox(ts);
     const res = await c("promise.register_callback", { awaited: "done", awaiter: "t5" });
     expect(res.status).toBe(200);
     const snap = await ts.snap();

@@ -165,7 +165,7 @@ describe("§15.11 schedules", () => {
     const first = promiseOf(snap, "job-s1");
     // Hold its task so that its own retry timeout does not re-queue an execute at the next tick.
     expect((await c("task.acquire", { id: "job-s1", version: 0, pid: "w1", ttl: 3_600_000 }, T + 300_001)).status).toBe(200);
-    drainOutbox(ts);
+    await drainOutbox(ts);
     await ts.tick(T + 600_000);
     snap = await ts.snap();
     expect(snap.promises).toEqual([first]);

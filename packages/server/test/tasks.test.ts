@@ -295,7 +295,7 @@ describe("§15.6 acquire, release, leases, retries, heartbeats", () => {
   it("62: lease expiry at exactly acquire time + ttl", async () => {
     await withTask("t1");
     await acquire("t1", 0, T, "w1", 1000);
-    drainOutbox(ts);
+    await drainOutbox(ts);
     await ts.tick(T + 999);
     let snap = await ts.snap();
     expect(taskOf(snap, "t1")).toMatchObject({ state: "acquired", version: 1 });
@@ -402,7 +402,7 @@ describe("§15.6 acquire, release, leases, retries, heartbeats", () => {
 
   it("66: retry: a never-acquired task's execute is re-queued at T+R, then at T+2R", async () => {
     await withTask("t3");
-    drainOutbox(ts);
+    await drainOutbox(ts);
     await ts.tick(T + R - 1);
     let snap = await ts.snap();
     expect(snap.messages).toEqual([]);
@@ -470,7 +470,7 @@ describe("§15.7 suspend and resume", () => {
   it("69/70: settling awaited promises resumes once, counts resumes; acquire resets them", async () => {
     await rootWithChildren();
     await c("task.suspend", { id: "r", version: 1, actions: [callbackAction("r.0", "r"), callbackAction("r.1", "r")] });
-    drainOutbox(ts);
+    await drainOutbox(ts);
     await c("promise.settle", { id: "r.0", state: "resolved" }, T + 100);
     let snap = await ts.snap();
     expect(taskOf(snap, "r")).toStrictEqual({ id: "r", state: "pending", version: 1, resumes: 1 });
@@ -600,7 +600,7 @@ describe("§15.7 suspend and resume", () => {
     await acquire("r", 0);
     await c("promise.create", createData("s", T + 5000, { "resonate:timer": "true" }));
     expect((await c("task.suspend", { id: "r", version: 1, actions: [callbackAction("s", "r")] })).status).toBe(200);
-    drainOutbox(ts);
+    await drainOutbox(ts);
     await ts.tick(T + 4999);
     expect(taskOf(await ts.snap(), "r").state).toBe("suspended");
     await ts.tick(T + 5000);
@@ -622,7 +622,7 @@ describe("§15.7 suspend and resume", () => {
     expect(taskOf(snap, "r")).toStrictEqual({ id: "r", state: "fulfilled", version: 1, resumes: 0 });
     expect(snap.callbacks).toEqual([]);
     expect(taskTimeoutOf(snap, "r")).toEqual([]);
-    drainOutbox(ts);
+    await drainOutbox(ts);
     await c("promise.settle", { id: "a", state: "resolved" }, T + 20);
     snap = await ts.snap();
     expect(snap.messages).toEqual([]);
@@ -651,7 +651,7 @@ describe("§15.8 fulfill and fence", () => {
     await withTask("p");
     await acquire("p", 0);
     expect((await c("task.suspend", { id: "p", version: 1, actions: [callbackAction("r", "p")] })).status).toBe(200);
-    drainOutbox(ts);
+    await drainOutbox(ts);
 
     const res = await c("task.fulfill", { id: "r", version: 1, action: settleAction("r", "resolved", { data: "ODQ=" }) }, T + 50);
     expect(res.status).toBe(200);
@@ -736,7 +736,7 @@ describe("§15.8 fulfill and fence", () => {
   it("84: fenced create → inner 200 with the new promise, outer corrId echoed inside; child task queued", async () => {
     await withTask("r");
     await acquire("r", 0);
-    drainOutbox(ts);
+    await drainOutbox(ts);
     const res = await ts.callAt(
       T + 5,
       "task.fence",
@@ -777,7 +777,7 @@ describe("§15.8 fulfill and fence", () => {
     await acquire("r", 0);
     const body = { id: "r", version: 1, action: createAction("r.0", T + 60_000, { "resonate:target": W }) };
     const first = await c("task.fence", body);
-    drainOutbox(ts);
+    await drainOutbox(ts);
     const second = await c("task.fence", { ...body, action: createAction("r.0", T + 99_000, { "resonate:target": W, x: "y" }) }, T + 7);
     expect(second.status).toBe(200);
     expect(second.data.action.head.status).toBe(200);
@@ -866,7 +866,7 @@ describe("§15.8 fulfill and fence", () => {
 describe("§15.9 halt and continue", () => {
   it("89/90: halt a pending task, a tick queues nothing; continue re-queues at the same version; continue again → 409", async () => {
     await withTask("x");
-    drainOutbox(ts);
+    await drainOutbox(ts);
     const halt = await c("task.halt", { id: "x" });
     expect(halt.status).toBe(200);
     expect(halt.data).toEqual({});
@@ -929,7 +929,7 @@ describe("§15.9 halt and continue", () => {
     await c("promise.create", createData("x.0", T + 60_000));
     await c("task.suspend", { id: "x", version: 1, actions: [callbackAction("x.0", "x")] });
     await c("task.halt", { id: "x" });
-    drainOutbox(ts);
+    await drainOutbox(ts);
     await c("promise.settle", { id: "x.0", state: "resolved" });
     let snap = await ts.snap();
     expect(taskOf(snap, "x")).toStrictEqual({ id: "x", state: "halted", version: 1, resumes: 1 });
@@ -1011,7 +1011,7 @@ describe("§15.10 delay", () => {
   it("96b: a fenced create with a delay is deferred like a plain create", async () => {
     await withTask("r");
     await acquire("r", 0);
-    drainOutbox(ts);
+    await drainOutbox(ts);
     const res = await c("task.fence", { id: "r", version: 1, action: createAction("r.0", T + 60_000, { "resonate:target": W, "resonate:delay": String(T + 5000) }) });
     expect(res.status).toBe(200);
     const snap = await ts.snap();

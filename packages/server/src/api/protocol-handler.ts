@@ -4,14 +4,10 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import type { EmptyHeartbeat, OpContext, Reply } from "../domain/context";
 import { operations, type StoredKind } from "../domain/operations";
-import type { Tx } from "../store/store";
+import type { Op } from "../store/op";
+import type { Committer } from "../store/commit/committer";
 import { type Authenticator, isAuthorized } from "./auth";
 import { isResponse, parseEnvelope, response } from "./envelope";
-
-/** Runs a job in a shared write transaction and resolves after its commit (a GroupCommit). */
-export interface Committer {
-  submit<T>(run: (tx: Tx) => T): Promise<T>;
-}
 
 export interface ProtocolHandlerDeps {
   commits: Committer;
@@ -72,7 +68,7 @@ export class ProtocolHandler {
     try {
       reply = await deps.commits.submit((tx) => {
         const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId, emptyHeartbeat: deps.emptyHeartbeat };
-        const operation = operations[kind as StoredKind] as (ctx: OpContext, data: unknown) => Reply;
+        const operation = operations[kind as StoredKind] as (ctx: OpContext, data: unknown) => Op<Reply>;
         return operation(ctx, parsed.data);
       });
     } catch (error) {

@@ -1,54 +1,64 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
-import { tick } from "../domain/tick";
-import type { Store } from "../store/store";
+import { TICK_BATCH, resumeAfterDowntime, tick } from "../domain/tick";
+import type { Committer } from "../store/commit/committer";
 
 export interface TimeoutLoopDeps {
-  store: Store;
+  commits: Committer;
   clock: Clock;
   logger: Logger;
   retryTimeout: number;
   interval: number;
-  /** Called after each pass that changed something, so that its messages leave at once. */
-  onCommit: () => void;
 }
 
 /**
- * The background timeout pass (spec §8.1) every `interval` ms. `runOnce(now)` is the whole pass in
- * one transaction; tests call it directly with the time they want instead of waiting.
+ * The background timeout pass (spec §8.1) every `interval` ms, as one transaction through the
+ * committer (so the executes and unblocks it queues leave right after its commit). `runOnce(now)`
+ * is the whole pass; tests call it directly with the time they want instead of waiting.
  */
 export class TimeoutLoop {
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
+  private stopped = false;
 
   constructor(private readonly deps: TimeoutLoopDeps) {}
 
-  runOnce(now = this.deps.clock.now()): number {
-    const handled = this.deps.store.transact((tx) =>
-      tick({ tx, now, retryTimeout: this.deps.retryTimeout, corrId: "" }, this.deps.logger),
+  runOnce(now = this.deps.clock.now()): Promise<number> {
+    const { retryTimeout, logger } = this.deps;
+    return this.deps.commits.submit((tx) => tick({ tx, now, retryTimeout, corrId: "" }, logger));
+  }
+
+  /**
+   * Before the first pass: if no server ran the pass for a while (this one was down), that time
+   * does not count against the leases (see resumeAfterDowntime).
+   */
+  async forgiveDowntime(now = this.deps.clock.now()): Promise<void> {
+    const { retryTimeout, interval } = this.deps;
+    const { downtime, leases } = await this.deps.commits.submit((tx) =>
+      resumeAfterDowntime({ tx, now, retryTimeout, corrId: "" }, interval),
     );
-    if (handled > 0) this.deps.onCommit();
-    return handled;
+    if (leases > 0) this.deps.logger.info({ downtimeMs: downtime, leases }, "no server ran for a while: leases extended by that time");
   }
 
   start(): void {
-    if (this.timer) return;
-    const run = () => {
+    if (this.timer || this.stopped) return;
+    const run = async () => {
       let delay = this.deps.interval;
       if (!this.paused) {
         try {
           // A full batch means a backlog: go again at once rather than wait a whole interval.
-          if (this.runOnce() >= 1000) delay = 0;
+          if ((await this.runOnce()) >= TICK_BATCH) delay = 0;
         } catch (error) {
           this.deps.logger.error({ err: error }, "timeout pass failed; retrying next interval");
         }
       }
-      this.timer = setTimeout(run, delay);
+      if (!this.stopped) this.timer = setTimeout(run, delay);
     };
     this.timer = setTimeout(run, this.deps.interval);
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -6,8 +6,10 @@ export interface PollConnection {
   readonly group: string;
   /** The process id from the path (/poll/<group>/<id>). */
   readonly id: string;
-  /** Registration order, used to pick the oldest of several streams with the same id. */
+  /** Registration order on this server, used to pick the oldest of several streams with the same id. */
   readonly seq: number;
+  /** When the stream opened (ms). */
+  readonly openedAt: number;
   send(message: string): boolean;
   close(): void;
 }

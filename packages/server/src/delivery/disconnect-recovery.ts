@@ -1,26 +1,25 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import { lapseLeasesHeldBy } from "../domain/leases";
-import type { Store } from "../store/store";
-import type { PollConnection } from "./connection";
-import type { PollRegistry } from "./registry";
+import type { Committer } from "../store/commit/committer";
+import type { StreamDirectory } from "./streams";
 
 export interface DisconnectRecoveryDeps {
-  store: Store;
-  registry: PollRegistry;
+  commits: Committer;
+  directory: StreamDirectory;
   clock: Clock;
   logger: Logger;
   retryTimeout: number;
   /** How long a process may stay disconnected before its leases are taken back. */
   graceMs: number;
-  onCommit: () => void;
 }
 
 /**
  * A SIGKILLed worker's poll stream closes at once, long before its leases would lapse. When a
  * process's last stream closes and it does not reconnect within the grace period (longer than the
- * SDKs' first reconnect back-off of 1 s), its leases are treated as lapsed and its tasks go to
- * other workers. A worker that is connected but hung still loses its leases only by ttl.
+ * SDKs' first reconnect back-off of 1 s) — to this server or, with several replicas, to any of
+ * them — its leases are treated as lapsed and its tasks go to other workers. A worker that is
+ * connected but hung still loses its leases only by ttl.
  */
 export class DisconnectRecovery {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -28,33 +27,41 @@ export class DisconnectRecovery {
 
   constructor(private readonly deps: DisconnectRecoveryDeps) {}
 
-  opened(connection: PollConnection): void {
-    const timer = this.timers.get(connection.id);
+  opened(pid: string): void {
+    const timer = this.timers.get(pid);
     if (timer) {
       clearTimeout(timer);
-      this.timers.delete(connection.id);
+      this.timers.delete(pid);
     }
   }
 
-  closed(connection: PollConnection): void {
-    if (this.stopped || this.deps.graceMs <= 0 || this.deps.registry.hasId(connection.id)) return;
-    clearTimeout(this.timers.get(connection.id));
-    const timer = setTimeout(() => this.reclaim(connection.id), this.deps.graceMs);
+  /**
+   * A stream of `pid` closed (here, or on a replica that died). Starts its grace period unless the
+   * process still has a stream somewhere.
+   */
+  closed(pid: string): void {
+    if (this.stopped || this.deps.graceMs <= 0 || this.deps.directory.isConnected(pid)) return;
+    clearTimeout(this.timers.get(pid));
+    const timer = setTimeout(() => void this.reclaim(pid), this.deps.graceMs);
     timer.unref();
-    this.timers.set(connection.id, timer);
+    this.timers.set(pid, timer);
   }
 
   /** Takes back the leases of `pid` unless it has reconnected meanwhile. */
-  reclaim(pid: string): string[] {
+  async reclaim(pid: string): Promise<string[]> {
     this.timers.delete(pid);
-    if (this.stopped || this.deps.registry.hasId(pid)) return [];
+    if (this.stopped || this.deps.directory.isConnected(pid)) return [];
     const now = this.deps.clock.now();
-    const ids = this.deps.store.transact((tx) =>
-      lapseLeasesHeldBy({ tx, now, retryTimeout: this.deps.retryTimeout, corrId: "" }, pid),
-    );
+    const { retryTimeout } = this.deps;
+    let ids: string[];
+    try {
+      ids = await this.deps.commits.submit((tx) => lapseLeasesHeldBy({ tx, now, retryTimeout, corrId: "" }, pid));
+    } catch (error) {
+      this.deps.logger.error({ err: error, pid }, "taking back a gone process's leases failed; its ttl still applies");
+      return [];
+    }
     if (ids.length > 0) {
       this.deps.logger.info({ pid, tasks: ids.length }, "process gone: its leases were taken back and its tasks re-dispatched");
-      this.deps.onCommit();
     }
     return ids;
   }

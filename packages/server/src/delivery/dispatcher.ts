@@ -3,10 +3,11 @@ import { parseAddress } from "@resonate-compat/protocol";
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import { delayedUntil } from "../domain/create";
-import type { Outgoing, Store, Tx } from "../store/store";
-import type { PollConnection } from "./connection";
-import { type Offer, Offers } from "./offers";
-import type { PollRegistry } from "./registry";
+import type { Committer } from "../store/commit/committer";
+import type { Op } from "../store/op";
+import type { Forward, Outgoing, Tx } from "../store/store";
+import { Offers, type Offer } from "./offers";
+import { type StreamDirectory, type StreamRef, routeWithin, streamKey } from "./streams";
 
 const CLAIM_BATCH = 100;
 /** How many pending tasks a newly connected worker is offered at once. */
@@ -17,8 +18,7 @@ const OFFERS_PER_STREAM = 32;
 const BACKLOG_SETTLE_MS = 200;
 
 export interface DispatcherDeps {
-  store: Store;
-  registry: PollRegistry;
+  directory: StreamDirectory;
   clock: Clock;
   logger: Logger;
   /** head.serverUrl of execute messages. */
@@ -30,16 +30,26 @@ export interface DispatcherDeps {
   random?: () => number;
 }
 
+/** Where one claimed message goes, decided inside the transaction that claimed it. */
+export type Delivery =
+  | { to: "stream"; outgoing: Outgoing; stream: StreamRef; message: string }
+  | { to: "http"; outgoing: Outgoing; url: string; message: Message }
+  | { to: "nowhere"; outgoing: Outgoing; why: string };
+
 /**
- * Drains the outbox: claims queued messages in one transaction (deleting them), then hands each to
- * its address. Delivery is at most once; a lost execute is recovered by the task's retry timeout
- * (and sooner by a re-offer), a lost unblock by the SDK's periodic listener refresh (spec §7.2).
+ * Routes and hands out the messages that transactions queue. Every committed change claims what it
+ * queued inside its own transaction (`claim`, a commit hook), where each message is given its
+ * stream: a stream of this server gets it right after the commit (`deliverAll`); a stream held by
+ * another replica gets it through a forward row written in that same transaction, so that it is as
+ * durable as the change itself. Delivery is at most once; a lost execute is recovered by a re-offer
+ * or the task's retry timeout, a lost unblock by the SDK's periodic listener refresh (spec §7.2).
  *
  * Within a group, an execute goes to the stream whose process has the fewest tasks in hand: leases
  * it holds plus executes offered to it and not yet acquired. The reference picks at random.
  */
 export class Dispatcher {
   private readonly offers = new Offers();
+  private commits: Committer | undefined;
   private scheduled = false;
   private paused = false;
   private stopped = false;
@@ -49,23 +59,30 @@ export class Dispatcher {
   private readonly backlogged = new Set<string>();
   /** Leases per process as of the last claim; offers made since are counted by `offers`. */
   private leases = new Map<string, number>();
+  /** Tasks queued again to be re-offered: routed away from the streams that had them already. */
+  private readonly reoffering = new Set<string>();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
-  /** Asks for a drain soon; many kicks in one turn of the event loop make one drain. */
+  /** The committer whose transactions the dispatcher's own work (drains, re-offers, backlog) uses. */
+  attach(commits: Committer): void {
+    this.commits = commits;
+  }
+
+  /** Asks for a drain of the outbox soon; many kicks in one turn of the event loop make one drain. */
   kick(): void {
     if (this.scheduled || this.paused || this.stopped) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.drain();
+      void this.drain();
     });
   }
 
   /** A task was acquired: its offer is answered, and its stream has room for more backlog. */
   acquired(taskId: string): void {
     const offer = this.offers.forget(taskId);
-    if (offer && this.backlogged.has(offer.connection.group)) this.scheduleBacklog(offer.connection.group);
+    if (offer && this.backlogged.has(offer.stream.group)) this.scheduleBacklog(offer.stream.group);
   }
 
   /**
@@ -73,8 +90,170 @@ export class Dispatcher {
    * of leaving them to the retry timeout. Waits a moment first, so that when many workers connect
    * together (a server restart) the backlog spreads over all of them.
    */
-  connected(connection: PollConnection): void {
-    this.scheduleBacklog(connection.group);
+  connected(stream: Pick<StreamRef, "group">): void {
+    this.scheduleBacklog(stream.group);
+  }
+
+  /** A stream closed: what was offered to it and not acquired goes to another stream now. */
+  disconnected(stream: StreamRef): void {
+    const orphans = this.offers.forStream(stream);
+    if (orphans.length > 0 && !this.stopped) this.reoffer(orphans);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.kick();
+  }
+
+  start(): void {
+    const { reofferAfter } = this.deps;
+    if (reofferAfter <= 0 || this.reofferTimer) return;
+    this.reofferTimer = setInterval(() => {
+      if (this.paused || this.stopped || this.offers.size === 0) return;
+      const stale = this.offers.stale(this.deps.clock.now() - reofferAfter);
+      if (stale.length > 0) this.reoffer(stale);
+    }, Math.max(50, Math.floor(reofferAfter / 2)));
+    this.reofferTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.reofferTimer);
+    for (const timer of this.backlogTimers.values()) clearTimeout(timer);
+  }
+
+  /** Claims and sends what waits in the outbox (an empty transaction whose commit hook claims). */
+  async drain(): Promise<void> {
+    if (this.paused || this.stopped) return;
+    await this.run("claiming outgoing messages failed", function* () {});
+  }
+
+  /**
+   * The commit hook: claims the messages queued by the transaction (and what waits in the outbox),
+   * decides where each goes, and writes forward rows for streams held by other replicas. Nothing
+   * here changes the dispatcher's own state for good: the transaction may still roll back or, on a
+   * store with concurrent writers, run again.
+   */
+  *claim(tx: Tx): Op<Delivery[]> {
+    if (this.paused || this.stopped) return [];
+    const batch = yield* tx.claimOutgoing(CLAIM_BATCH);
+    if (batch.length === 0) return [];
+    if (batch.length >= CLAIM_BATCH) this.kick();
+    // Lease counts are only needed to route executes within a group.
+    if (batch.some((m) => m.kind === "execute")) this.leases = yield* tx.leaseCounts();
+    const planned = new Map<string, number>();
+    const plan = batch.map((outgoing) => this.route(outgoing, planned));
+    const forwards: Forward[] = [];
+    for (const d of plan) {
+      if (d.to !== "stream" || d.stream.connection) continue;
+      const { outgoing } = d;
+      forwards.push({
+        replica: d.stream.replica,
+        stream: d.stream.seq,
+        pid: d.stream.id,
+        address: outgoing.address,
+        kind: outgoing.kind,
+        id: outgoing.kind === "execute" ? outgoing.taskId : outgoing.promise.id,
+        message: d.message,
+      });
+    }
+    if (forwards.length > 0) yield* tx.forward(forwards);
+    return plan;
+  }
+
+  /** The other commit hook: after the commit, hands each message to its stream or URL. */
+  deliverAll(plan: Delivery[]): void {
+    for (const delivery of plan) {
+      // One undeliverable message must never take the dispatcher (or the process) down.
+      try {
+        this.deliver(delivery);
+      } catch (error) {
+        this.deps.logger.error({ err: error, ...fields(delivery.outgoing) }, "message dropped: delivery failed");
+      }
+    }
+  }
+
+  private deliver(delivery: Delivery): void {
+    const { logger } = this.deps;
+    const { outgoing } = delivery;
+    if (outgoing.kind === "execute") this.reoffering.delete(outgoing.taskId);
+    switch (delivery.to) {
+      case "nowhere":
+        if (outgoing.kind === "execute") this.offers.forget(outgoing.taskId);
+        logger.debug({ ...fields(outgoing) }, delivery.why);
+        return;
+      case "http":
+        this.deps.push(delivery.url, delivery.message);
+        return;
+      case "stream": {
+        const { stream } = delivery;
+        // A stream of another replica got its message through the forward row already.
+        const sent = stream.connection ? stream.connection.send(delivery.message) : true;
+        if (!sent) {
+          if (outgoing.kind === "execute") this.offers.forget(outgoing.taskId);
+          logger.warn({ ...fields(outgoing), pid: stream.id }, "message dropped: stream closed or its buffer is full");
+          return;
+        }
+        if (outgoing.kind === "execute") {
+          this.offers.record(outgoing.taskId, outgoing.version, outgoing.address, stream, this.deps.clock.now());
+        }
+        logger.debug({ ...fields(outgoing), pid: stream.id, replica: stream.replica }, "message sent");
+      }
+    }
+  }
+
+  /** Decides where one message goes; `planned` counts the executes this claim gave each stream so far. */
+  private route(outgoing: Outgoing, planned: Map<string, number>): Delivery {
+    const address = parseAddress(outgoing.address);
+    if (!address) return { to: "nowhere", outgoing, why: "message dropped: invalid address" };
+    if (address.scheme === "http") return { to: "http", outgoing, url: address.url, message: this.message(outgoing) };
+    if (address.scheme !== "poll") return { to: "nowhere", outgoing, why: "message dropped: transport not supported by this server" };
+
+    const streams = this.deps.directory.inGroup(address.group);
+    let stream: StreamRef | undefined;
+    if (outgoing.kind === "execute" && this.reoffering.has(outgoing.taskId)) {
+      // A re-offer goes within the whole group, even for poll://any@group/pid (the preferred stream
+      // had its chance), and never to a stream that had this execute already.
+      const tried = this.offers.get(outgoing.taskId)?.tried ?? new Set<string>();
+      stream = routeWithin(address, streams.filter((s) => !tried.has(streamKey(s))), (list) => this.leastLoaded(list, planned), { ignoreId: true });
+      if (!stream) return { to: "nowhere", outgoing, why: "re-offer dropped: no other stream in the group (the retry timeout will send it again)" };
+    } else {
+      stream = routeWithin(address, streams, (list) => (outgoing.kind === "execute" ? this.leastLoaded(list, planned) : this.pickRandom(list)));
+      if (!stream) return { to: "nowhere", outgoing, why: "message dropped: no open stream for the address" };
+    }
+    if (outgoing.kind === "execute") planned.set(streamKey(stream), (planned.get(streamKey(stream)) ?? 0) + 1);
+    return { to: "stream", outgoing, stream, message: this.serialise(outgoing) };
+  }
+
+  /**
+   * Sends unanswered offers again, each to a stream it has not been sent to, if the task is still
+   * pending at the offered version. An offer with nowhere else to go is left to the retry timeout.
+   */
+  private reoffer(offers: Offer[]): void {
+    const ids = offers.map((o) => o.taskId);
+    for (const id of ids) this.reoffering.add(id);
+    const forget = (id: string) => {
+      this.reoffering.delete(id);
+      this.offers.forget(id);
+    };
+    this.run("re-offer failed", function* (tx) {
+      for (const offer of offers) {
+        const task = yield* tx.getTask(offer.taskId);
+        if (task?.state === "pending" && task.version === offer.version) {
+          yield* tx.enqueueExecute(offer.taskId, offer.version, offer.address);
+        }
+      }
+    }).then(
+      () => {
+        // What was not pending any more (acquired, maybe through another replica) is answered.
+        for (const id of ids) if (this.reoffering.has(id)) forget(id);
+      },
+      () => ids.forEach(forget),
+    );
   }
 
   private scheduleBacklog(group: string): void {
@@ -94,204 +273,81 @@ export class Dispatcher {
    */
   private offerBacklog(group: string): void {
     if (this.paused || this.stopped) return;
-    const streams = this.deps.registry.inGroup(group);
-    let room = streams.reduce((sum, c) => sum + Math.max(0, OFFERS_PER_STREAM - this.offers.pendingFor(c)), 0);
+    const streams = this.deps.directory.inGroup(group);
+    const room = streams.reduce((sum, s) => sum + Math.max(0, OFFERS_PER_STREAM - this.offers.pendingFor(s)), 0);
     if (room === 0) return;
+    const { offers } = this;
     const now = this.deps.clock.now();
-    let more = false;
-    const queued = this.deps.store.transact((tx) => {
-      let count = 0;
-      for (const task of tx.pendingTasksForGroup(group, BACKLOG_BATCH)) {
+    this.run("offering the backlog failed", function* (tx) {
+      let left = room;
+      let queued = 0;
+      let more = false;
+      for (const task of yield* tx.pendingTasksForGroup(group, BACKLOG_BATCH)) {
         const until = delayedUntil(task.tags);
-        if ((until !== undefined && now < until) || this.offers.has(task.id)) continue;
-        if (room === 0) {
+        if ((until !== undefined && now < until) || offers.has(task.id)) continue;
+        if (left === 0) {
           more = true;
           break;
         }
-        tx.enqueueExecute(task.id, task.version, task.target);
-        room--;
-        count++;
+        yield* tx.enqueueExecute(task.id, task.version, task.target);
+        left--;
+        queued++;
       }
-      return count;
+      return { queued, more };
+    }).then((outcome) => {
+      if (!outcome) return;
+      if (outcome.more) this.backlogged.add(group);
+      else this.backlogged.delete(group);
+      if (outcome.queued > 0) {
+        this.deps.logger.info({ group, tasks: outcome.queued, more: outcome.more }, "backlog of pending tasks offered to the group's streams");
+      }
     });
-    if (more) this.backlogged.add(group);
-    else this.backlogged.delete(group);
-    if (queued > 0) {
-      this.deps.logger.info({ group, tasks: queued, more }, "backlog of pending tasks offered to the group's streams");
-      this.kick();
-    }
   }
 
-  /** A stream closed: what was offered to it and not acquired goes to another stream now. */
-  disconnected(connection: PollConnection): void {
-    const orphans = this.offers.forConnection(connection);
-    if (orphans.length > 0 && !this.stopped) this.reoffer(orphans);
-  }
-
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
-    this.kick();
-  }
-
-  start(): void {
-    const { reofferAfter } = this.deps;
-    if (reofferAfter <= 0 || this.reofferTimer) return;
-    this.reofferTimer = setInterval(() => {
-      if (this.paused || this.stopped || this.offers.size === 0) return;
-      this.reoffer(this.offers.stale(this.deps.clock.now() - reofferAfter));
-    }, Math.max(50, Math.floor(reofferAfter / 2)));
-    this.reofferTimer.unref();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearInterval(this.reofferTimer);
-    for (const timer of this.backlogTimers.values()) clearTimeout(timer);
-  }
-
-  /** Claims and sends what is queued (a full claim kicks the next drain). */
-  drain(): void {
-    if (this.paused || this.stopped) return;
-    let batch: Outgoing[];
-    try {
-      batch = this.deps.store.transact((tx) => this.claim(tx));
-    } catch (error) {
-      this.deps.logger.error({ err: error }, "claiming outgoing messages failed");
-      return;
-    }
-    this.deliverAll(batch);
-  }
-
-  /**
-   * Claims queued messages inside the caller's transaction (the request batch that queued them), so
-   * that they leave right after its commit without a transaction of their own. A full claim asks
-   * for a drain of the rest.
-   */
-  claim(tx: Tx): Outgoing[] {
-    if (this.paused || this.stopped) return [];
-    const batch = tx.claimOutgoing(CLAIM_BATCH);
-    // Lease counts are only needed to route executes: not worth a query when nothing was queued.
-    if (batch.length > 0) this.leases = tx.leaseCounts();
-    if (batch.length >= CLAIM_BATCH) this.kick();
-    return batch;
-  }
-
-  /** Hands claimed messages to their addresses; each stream's events of this pass leave in one write. */
-  deliverAll(batch: Outgoing[]): void {
-    for (const outgoing of batch) {
-      // One undeliverable message must never take the dispatcher (or the process) down.
-      try {
-        this.deliver(outgoing);
-      } catch (error) {
-        this.deps.logger.error({ err: error, address: outgoing.address, kind: outgoing.kind }, "message dropped: delivery failed");
-      }
-    }
-  }
-
-  /**
-   * Sends unanswered offers again, each to a stream it has not been sent to, if the task is still
-   * pending at the offered version. An offer with nowhere else to go is left to the retry timeout.
-   */
-  private reoffer(offers: Offer[]): void {
-    const live = this.deps.store.transact((tx) =>
-      offers.filter((offer) => {
-        const task = tx.getTask(offer.taskId);
-        return task?.state === "pending" && task.version === offer.version;
-      }),
-    );
-    const liveIds = new Set(live.map((o) => o.taskId));
-    for (const offer of offers) if (!liveIds.has(offer.taskId)) this.offers.forget(offer.taskId);
-    for (const offer of live) {
-      try {
-        this.reofferOne(offer);
-      } catch (error) {
-        this.deps.logger.error({ err: error, task: offer.taskId }, "re-offer failed");
-        this.offers.forget(offer.taskId);
-      }
-    }
-  }
-
-  private reofferOne(offer: Offer): void {
-    const address = parseAddress(offer.address);
-    if (address?.scheme !== "poll") return;
-    // Within the whole group, even for poll://any@group/pid: the preferred stream had its chance.
-    const connection = this.deps.registry.route({ ...address, id: undefined }, (list) =>
-      this.leastLoaded(list.filter((c) => !offer.tried.has(c))),
-    );
-    if (!connection) {
-      this.offers.forget(offer.taskId);
-      return;
-    }
-    const sent = this.sendExecute(connection, offer.taskId, offer.version, offer.address, offer);
-    this.deps.logger.info({ task: offer.taskId, version: offer.version, pid: connection.id, sent }, "execute re-offered to another stream");
-  }
-
-  private deliver(outgoing: Outgoing): void {
-    const { logger } = this.deps;
-    const address = parseAddress(outgoing.address);
-    const fields = outgoing.kind === "execute"
-      ? { kind: "execute", task: outgoing.taskId, version: outgoing.version, address: outgoing.address }
-      : { kind: "unblock", promise: outgoing.promise.id, address: outgoing.address };
-    if (!address) {
-      logger.warn(fields, "message dropped: invalid address");
-      return;
-    }
-    switch (address.scheme) {
-      case "poll": {
-        const connection = this.deps.registry.route(address, (list) => this.leastLoaded(list));
-        if (!connection) {
-          logger.debug(fields, "message dropped: no open stream for the address");
-          return;
-        }
-        const sent = outgoing.kind === "execute"
-          ? this.sendExecute(connection, outgoing.taskId, outgoing.version, outgoing.address)
-          : connection.send(JSON.stringify(this.unblockMessage(outgoing)));
-        if (sent) logger.debug({ ...fields, pid: connection.id }, "message sent");
-        else logger.warn({ ...fields, pid: connection.id }, "message dropped: stream closed or its buffer is full");
-        return;
-      }
-      case "http":
-        this.deps.push(address.url, outgoing.kind === "execute"
-          ? this.executeMessage(outgoing.taskId, outgoing.version)
-          : this.unblockMessage(outgoing));
-        return;
-      case "unsupported":
-        logger.warn(fields, "message dropped: transport not supported by this server");
-    }
-  }
-
-  private sendExecute(connection: PollConnection, taskId: string, version: number, address: string, previous?: Offer): boolean {
-    const sent = connection.send(JSON.stringify(this.executeMessage(taskId, version)));
-    if (sent) this.offers.record({ taskId, version, address, connection, sentAt: this.deps.clock.now() }, previous);
-    return sent;
+  /** Runs one of the dispatcher's own jobs through the committer; a failure is logged, not thrown. */
+  private run<T>(failure: string, job: (tx: Tx) => Op<T>): Promise<T | undefined> {
+    if (!this.commits || this.stopped) return Promise.resolve(undefined);
+    return this.commits.submit(job).catch((error: unknown) => {
+      this.deps.logger.error({ err: error }, failure);
+      return undefined;
+    });
   }
 
   /** The stream whose process has the fewest tasks in hand; ties are broken at random. */
-  private leastLoaded(list: PollConnection[]): PollConnection | undefined {
-    let best: PollConnection[] = [];
+  private leastLoaded(list: StreamRef[], planned: Map<string, number>): StreamRef | undefined {
+    let best: StreamRef[] = [];
     let bestLoad = Infinity;
-    for (const connection of list) {
-      const load = (this.leases.get(connection.id) ?? 0) + this.offers.pendingFor(connection);
+    for (const stream of list) {
+      const load = (this.leases.get(stream.id) ?? 0) + this.offers.pendingFor(stream) + (planned.get(streamKey(stream)) ?? 0);
       if (load < bestLoad) {
         bestLoad = load;
-        best = [connection];
+        best = [stream];
       } else if (load === bestLoad) {
-        best.push(connection);
+        best.push(stream);
       }
     }
+    return this.pickRandom(best);
+  }
+
+  private pickRandom(list: StreamRef[]): StreamRef | undefined {
     const random = this.deps.random ?? Math.random;
-    return best[Math.floor(random() * best.length)];
+    return list[Math.floor(random() * list.length)];
   }
 
-  private executeMessage(taskId: string, version: number): ExecuteMessage {
-    return { kind: "execute", head: { serverUrl: this.deps.serverUrl }, data: { task: { id: taskId, version } } };
+  private message(outgoing: Outgoing): ExecuteMessage | UnblockMessage {
+    return outgoing.kind === "execute"
+      ? { kind: "execute", head: { serverUrl: this.deps.serverUrl }, data: { task: { id: outgoing.taskId, version: outgoing.version } } }
+      : { kind: "unblock", head: {}, data: { promise: outgoing.promise } };
   }
 
-  private unblockMessage(outgoing: Extract<Outgoing, { kind: "unblock" }>): UnblockMessage {
-    return { kind: "unblock", head: {}, data: { promise: outgoing.promise } };
+  private serialise(outgoing: Outgoing): string {
+    return JSON.stringify(this.message(outgoing));
   }
+}
+
+/** Log fields of a message. */
+export function fields(outgoing: Outgoing): Record<string, unknown> {
+  return outgoing.kind === "execute"
+    ? { kind: "execute", task: outgoing.taskId, version: outgoing.version, address: outgoing.address }
+    : { kind: "unblock", promise: outgoing.promise.id, address: outgoing.address };
 }

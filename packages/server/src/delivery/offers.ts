@@ -1,4 +1,4 @@
-import type { PollConnection } from "./connection";
+import { type StreamRef, streamKey } from "./streams";
 
 /** An execute sent to a stream whose worker has not acquired the task yet. */
 export interface Offer {
@@ -6,37 +6,45 @@ export interface Offer {
   version: number;
   /** The address the execute was queued for; a re-offer is routed within it again. */
   address: string;
-  connection: PollConnection;
+  stream: StreamRef;
   sentAt: number;
-  /** Streams that got this execute already: a re-offer goes elsewhere. */
-  tried: Set<PollConnection>;
+  /** Streams (keys) that got this execute already: a re-offer goes elsewhere. */
+  tried: Set<string>;
 }
 
 /**
- * The executes in flight between the server and workers. A worker that was offered a task and has
- * not acquired it yet counts as busy with it (so a burst spreads instead of piling onto one
- * stream), and an offer left unanswered for too long is re-offered to another stream.
+ * The executes in flight between this server and workers (wherever their streams are held). A
+ * worker that was offered a task and has not acquired it yet counts as busy with it (so a burst
+ * spreads instead of piling onto one stream), and an offer left unanswered for too long is
+ * re-offered to another stream.
  */
 export class Offers {
   private readonly byTask = new Map<string, Offer>();
-  private readonly perConnection = new Map<PollConnection, number>();
+  private readonly perStream = new Map<string, number>();
 
-  record(offer: Omit<Offer, "tried">, previous?: Offer): void {
-    this.forget(offer.taskId);
-    const tried = new Set(previous?.tried ?? []);
-    tried.add(offer.connection);
-    this.byTask.set(offer.taskId, { ...offer, tried });
-    this.perConnection.set(offer.connection, (this.perConnection.get(offer.connection) ?? 0) + 1);
+  /** Records that `stream` was sent the task's execute (after earlier offers of it, if any). */
+  record(taskId: string, version: number, address: string, stream: StreamRef, sentAt: number): void {
+    const previous = this.forget(taskId);
+    const tried = new Set(previous?.version === version ? previous.tried : []);
+    const key = streamKey(stream);
+    tried.add(key);
+    this.byTask.set(taskId, { taskId, version, address, stream, sentAt, tried });
+    this.perStream.set(key, (this.perStream.get(key) ?? 0) + 1);
   }
 
   forget(taskId: string): Offer | undefined {
     const offer = this.byTask.get(taskId);
     if (!offer) return undefined;
     this.byTask.delete(taskId);
-    const count = (this.perConnection.get(offer.connection) ?? 1) - 1;
-    if (count > 0) this.perConnection.set(offer.connection, count);
-    else this.perConnection.delete(offer.connection);
+    const key = streamKey(offer.stream);
+    const count = (this.perStream.get(key) ?? 1) - 1;
+    if (count > 0) this.perStream.set(key, count);
+    else this.perStream.delete(key);
     return offer;
+  }
+
+  get(taskId: string): Offer | undefined {
+    return this.byTask.get(taskId);
   }
 
   has(taskId: string): boolean {
@@ -44,12 +52,13 @@ export class Offers {
   }
 
   /** The offers made to one stream. */
-  forConnection(connection: PollConnection): Offer[] {
-    return [...this.byTask.values()].filter((o) => o.connection === connection);
+  forStream(stream: StreamRef): Offer[] {
+    const key = streamKey(stream);
+    return [...this.byTask.values()].filter((o) => streamKey(o.stream) === key);
   }
 
-  pendingFor(connection: PollConnection): number {
-    return this.perConnection.get(connection) ?? 0;
+  pendingFor(stream: StreamRef): number {
+    return this.perStream.get(streamKey(stream)) ?? 0;
   }
 
   /** Offers sent at or before `before`. */

@@ -2,6 +2,7 @@ import fastifySse from "@fastify/sse";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { type Authenticator, bearerToken } from "../api/auth";
+import type { Clock } from "../clock";
 import type { PollConnection } from "./connection";
 import type { PollRegistry } from "./registry";
 
@@ -10,6 +11,7 @@ const STALL_MS = 1000;
 
 export interface PollRouteOptions {
   registry: PollRegistry;
+  clock: Clock;
   logger: Logger;
   maxConnections: number;
   /** Messages a stream may have waiting for the socket before the server disconnects it. */
@@ -73,6 +75,7 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
         group,
         id,
         seq: registry.newSeq(),
+        openedAt: options.clock.now(),
         send(message) {
           if (!open || !reply.sse.isConnected) return false;
           if (reply.raw.writableNeedDrain) {

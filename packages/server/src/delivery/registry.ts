@@ -1,18 +1,13 @@
-import type { Address } from "@resonate-compat/protocol";
 import type { PollConnection } from "./connection";
 
-type PollAddress = Extract<Address, { scheme: "poll" }>;
-
 /**
- * The open poll streams by group (spec §7.3). Several streams may share a (group, id), e.g. a
+ * The open poll streams of this server, by group (spec §7.3). Several streams may share a (group, id), e.g. a
  * reconnect racing the old stream's teardown: all stay registered and the oldest wins for `uni`.
  */
 export class PollRegistry {
   private readonly groups = new Map<string, PollConnection[]>();
   private total = 0;
   private nextSeq = 1;
-
-  constructor(private readonly random: () => number = Math.random) {}
 
   get size(): number {
     return this.total;
@@ -50,6 +45,15 @@ export class PollRegistry {
     return false;
   }
 
+  /** The stream with this registration number, if it is still open. */
+  bySeq(seq: number): PollConnection | undefined {
+    for (const list of this.groups.values()) {
+      const found = list.find((c) => c.seq === seq);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
   withId(group: string, id: string): PollConnection[] {
     return this.groups.get(group)?.filter((c) => c.id === id) ?? [];
   }
@@ -60,26 +64,5 @@ export class PollRegistry {
 
   all(): PollConnection[] {
     return [...this.groups.values()].flat();
-  }
-
-  /**
-   * The stream a message for `address` goes to, or undefined (dropped):
-   * `uni@g/id` → the oldest stream with that id; `any@g/id` → that one if open, else any of the
-   * group; `any@g` → any stream of the group. `choose` picks among the group (default: at random).
-   */
-  route(address: PollAddress, choose: (list: PollConnection[]) => PollConnection | undefined = (list) => this.pickRandom(list)): PollConnection | undefined {
-    const list = this.groups.get(address.group);
-    if (!list || list.length === 0) return undefined;
-    if (address.id !== undefined) {
-      const exact = list.find((c) => c.id === address.id);
-      if (exact || address.cast === "uni") return exact;
-    } else if (address.cast === "uni") {
-      return undefined;
-    }
-    return choose(list);
-  }
-
-  private pickRandom(list: PollConnection[]): PollConnection | undefined {
-    return list[Math.floor(this.random() * list.length)];
   }
 }

@@ -1,5 +1,6 @@
 import type { PromiseRecord, RequestData } from "@resonate-compat/protocol";
 import { TAG, isValidAddress } from "@resonate-compat/protocol";
+import type { Op } from "../store/op";
 import type { OpContext } from "./context";
 import { enqueueExecute, expireIfDue, timeoutSettlement } from "./settlement";
 
@@ -39,10 +40,10 @@ export interface CreateOptions {
  * Creates a promise (and its pending task when it has a target) unless one with this id exists,
  * in which case the stored record is returned untouched: promise.create never conflicts.
  */
-export function createPromise(ctx: OpContext, data: CreateData, options: CreateOptions = {}): CreateOutcome {
+export function* createPromise(ctx: OpContext, data: CreateData, options: CreateOptions = {}): Op<CreateOutcome> {
   const createdAt = options.createdAt ?? ctx.now;
   const { tx, now } = ctx;
-  const existing = expireIfDue(ctx, data.id);
+  const existing = yield* expireIfDue(ctx, data.id);
   if (existing) return { promise: existing, created: false };
 
   const target = data.tags[TAG.target];
@@ -58,23 +59,23 @@ export function createPromise(ctx: OpContext, data: CreateData, options: CreateO
       createdAt: options.createdAt ?? data.timeoutAt,
       settledAt: data.timeoutAt,
     };
-    tx.insertPromise(promise);
-    if (target !== undefined) tx.putTask({ id: data.id, state: "fulfilled", version: 0 });
+    yield* tx.insertPromise(promise);
+    if (target !== undefined) yield* tx.putTask({ id: data.id, state: "fulfilled", version: 0 });
     return { promise, created: true };
   }
 
   const promise: PromiseRecord = { ...base, state: "pending", createdAt };
-  tx.insertPromise(promise);
+  yield* tx.insertPromise(promise);
   if (target !== undefined) {
     const until = options.ignoreDelay ? undefined : delayedUntil(data.tags);
     if (options.dispatch === false) {
-      tx.putTask({ id: data.id, state: "pending", version: 0 });
+      yield* tx.putTask({ id: data.id, state: "pending", version: 0 });
     } else if (until !== undefined && now < until) {
       // The first dispatch happens when this retry timeout fires (spec §6.1.2, C5).
-      tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: until });
+      yield* tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: until });
     } else {
-      tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: now + ctx.retryTimeout });
-      enqueueExecute(ctx, data.id, 0);
+      yield* tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: now + ctx.retryTimeout });
+      yield* enqueueExecute(ctx, data.id, 0);
     }
   }
   return { promise, created: true };

@@ -1,4 +1,5 @@
 import type { RequestData } from "@resonate-compat/protocol";
+import type { Op } from "../store/op";
 import { type OpContext, type Reply, ok } from "./context";
 import { taskRecord } from "./records";
 import { tick } from "./tick";
@@ -6,24 +7,26 @@ import { tick } from "./tick";
 // Debug operations over stored state (spec §6.4). Pausing the loops (debug.start/stop) is not
 // stored state: the API layer handles those two.
 
-export function debugReset(ctx: OpContext): Reply {
-  ctx.tx.reset();
+export function* debugReset(ctx: OpContext): Op<Reply> {
+  yield* ctx.tx.reset();
   return ok({});
 }
 
-export function debugTick(ctx: OpContext, data: RequestData<"debug.tick">): Reply {
-  tick({ ...ctx, now: data.time });
+export function* debugTick(ctx: OpContext, data: RequestData<"debug.tick">): Op<Reply> {
+  yield* tick({ ...ctx, now: data.time });
   return ok([]);
 }
 
-export function debugSnap(ctx: OpContext): Reply {
-  const snap = ctx.tx.snapshot();
+export function* debugSnap(ctx: OpContext): Op<Reply> {
+  const snap = yield* ctx.tx.snapshot();
+  const tasks = [];
+  for (const task of snap.tasks) tasks.push(yield* taskRecord(ctx.tx, task));
   return ok({
     promises: snap.promises,
     promiseTimeouts: snap.promises.filter((p) => p.state === "pending").map((p) => ({ id: p.id, timeout: p.timeoutAt })),
     callbacks: snap.callbacks,
     listeners: snap.listeners,
-    tasks: snap.tasks.map((task) => taskRecord(ctx.tx, task)),
+    tasks,
     taskTimeouts: snap.tasks
       .filter((t) => t.timeoutAt !== undefined)
       .map((t) => ({ id: t.id, type: t.timeoutType ?? 0, timeout: t.timeoutAt })),

@@ -1,3 +1,4 @@
+import type { Op } from "../store/op";
 import type { OpContext } from "./context";
 import { makePending } from "./settlement";
 
@@ -6,8 +7,8 @@ import { makePending } from "./settlement";
  * and its execute is queued. Safe even if the process is alive but cut off, because the next
  * acquire bumps the version and fences it out. Returns the ids of the tasks taken back.
  */
-export function lapseLeasesHeldBy(ctx: OpContext, pid: string): string[] {
-  const tasks = ctx.tx.tasksHeldBy(pid);
-  for (const task of tasks) makePending(ctx, task);
+export function* lapseLeasesHeldBy(ctx: OpContext, pid: string): Op<string[]> {
+  const tasks = yield* ctx.tx.tasksHeldBy(pid);
+  for (const task of tasks) yield* makePending(ctx, task);
   return tasks.map((t) => t.id);
 }

@@ -1,4 +1,5 @@
 import type { Kind, RequestData } from "@resonate-compat/protocol";
+import type { Op } from "../store/op";
 import type { OpContext, Reply } from "./context";
 import { debugReset, debugSnap, debugTick } from "./debug";
 import {
@@ -27,9 +28,9 @@ import {
 /** Kinds whose whole effect is in the store; debug.start/stop pause the loops and live in the API. */
 export type StoredKind = Exclude<Kind, "debug.start" | "debug.stop">;
 
-type Operation<K extends StoredKind> = (ctx: OpContext, data: RequestData<K>) => Reply;
+type Operation<K extends StoredKind> = (ctx: OpContext, data: RequestData<K>) => Op<Reply>;
 
-/** Every stored operation by kind: one synchronous function run inside one transaction. */
+/** Every stored operation by kind: one operation over the store, run inside one transaction. */
 export const operations: { [K in StoredKind]: Operation<K> } = {
   "promise.get": promiseGet,
   "promise.create": promiseCreate,

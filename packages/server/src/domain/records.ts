@@ -1,14 +1,15 @@
 import type { PromiseRecord, TaskRecord } from "@resonate-compat/protocol";
 import { TAG } from "@resonate-compat/protocol";
+import type { Op } from "../store/op";
 import type { TaskRow, Tx } from "../store/store";
 
 /** The wire record of a task: `ttl`/`pid` only while acquired; `resumes` counts ready callbacks. */
-export function taskRecord(tx: Tx, task: TaskRow): TaskRecord {
+export function* taskRecord(tx: Tx, task: TaskRow): Op<TaskRecord> {
   const record: TaskRecord = {
     id: task.id,
     state: task.state,
     version: task.version,
-    resumes: tx.countReadyCallbacks(task.id),
+    resumes: yield* tx.countReadyCallbacks(task.id),
   };
   if (task.state === "acquired") {
     if (task.ttl !== undefined) record.ttl = task.ttl;
@@ -18,9 +19,9 @@ export function taskRecord(tx: Tx, task: TaskRow): TaskRecord {
 }
 
 /** The other promises of the task promise's branch (tag resonate:branch), sorted by id. */
-export function preload(tx: Tx, promise: PromiseRecord): PromiseRecord[] {
+export function* preload(tx: Tx, promise: PromiseRecord): Op<PromiseRecord[]> {
   const branch = promise.tags[TAG.branch];
-  return branch === undefined ? [] : tx.branchSiblings(branch, promise.id);
+  return branch === undefined ? [] : yield* tx.branchSiblings(branch, promise.id);
 }
 
 export function targetOf(promise: PromiseRecord): string | undefined {

@@ -1,5 +1,6 @@
 import type { PromiseRecord, Value } from "@resonate-compat/protocol";
 import { TAG } from "@resonate-compat/protocol";
+import type { Op } from "../store/op";
 import type { TaskRow } from "../store/store";
 import type { OpContext } from "./context";
 
@@ -17,22 +18,22 @@ export interface Settlement {
  * fulfil their own tasks, then resume awaiters and notify listeners. The phases matter when several
  * promises settle together (a timeout tick): a task fulfilled by this batch is never resumed by it.
  */
-export function settleAll(ctx: OpContext, settlements: Settlement[]): void {
+export function* settleAll(ctx: OpContext, settlements: Settlement[]): Op<void> {
   const { tx } = ctx;
-  for (const s of settlements) tx.settlePromise(s.id, s.state, s.value, s.settledAt);
-  for (const s of settlements) fulfillOwnTask(ctx, s.id);
+  for (const s of settlements) yield* tx.settlePromise(s.id, s.state, s.value, s.settledAt);
+  for (const s of settlements) yield* fulfillOwnTask(ctx, s.id);
   for (const s of settlements) {
-    for (const awaiter of tx.markCallbacksReady(s.id)) {
-      const task = tx.getTask(awaiter);
-      if (task?.state === "suspended") makePending(ctx, task);
+    for (const awaiter of yield* tx.markCallbacksReady(s.id)) {
+      const task = yield* tx.getTask(awaiter);
+      if (task?.state === "suspended") yield* makePending(ctx, task);
     }
-    for (const address of tx.takeListeners(s.id)) tx.enqueueUnblock(s.id, address);
+    for (const address of yield* tx.takeListeners(s.id)) yield* tx.enqueueUnblock(s.id, address);
   }
 }
 
-export function settle(ctx: OpContext, settlement: Settlement): PromiseRecord {
-  settleAll(ctx, [settlement]);
-  return ctx.tx.getPromise(settlement.id)!;
+export function* settle(ctx: OpContext, settlement: Settlement): Op<PromiseRecord> {
+  yield* settleAll(ctx, [settlement]);
+  return (yield* ctx.tx.getPromise(settlement.id))!;
 }
 
 /** How a promise ends when its deadline passes: timers resolve, everything else times out. */
@@ -49,8 +50,8 @@ export function timeoutSettlement(promise: PromiseRecord): Settlement {
  * Lazy timeout (spec §5.4): returns the promise as it must be seen at `ctx.now`, settling it first
  * when it is pending past its deadline, so that no read or write ever sees it pending.
  */
-export function expireIfDue(ctx: OpContext, id: string): PromiseRecord | undefined {
-  return expireAllDue(ctx, [id]).get(id);
+export function* expireIfDue(ctx: OpContext, id: string): Op<PromiseRecord | undefined> {
+  return (yield* expireAllDue(ctx, [id])).get(id);
 }
 
 /**
@@ -58,38 +59,38 @@ export function expireIfDue(ctx: OpContext, id: string): PromiseRecord | undefin
  * promise expired is not resumed by another promise of the same batch. Returns each promise as
  * seen at `ctx.now` (absent ids are absent).
  */
-export function expireAllDue(ctx: OpContext, ids: readonly string[]): Map<string, PromiseRecord> {
+export function* expireAllDue(ctx: OpContext, ids: readonly string[]): Op<Map<string, PromiseRecord>> {
   const seen = new Map<string, PromiseRecord>();
   const due: PromiseRecord[] = [];
   for (const id of new Set(ids)) {
-    const promise = ctx.tx.getPromise(id);
+    const promise = yield* ctx.tx.getPromise(id);
     if (promise === undefined) continue;
     seen.set(id, promise);
     if (promise.state === "pending" && ctx.now >= promise.timeoutAt) due.push(promise);
   }
   if (due.length === 0) return seen;
-  settleAll(ctx, due.map(timeoutSettlement));
-  for (const promise of due) seen.set(promise.id, ctx.tx.getPromise(promise.id)!);
+  yield* settleAll(ctx, due.map(timeoutSettlement));
+  for (const promise of due) seen.set(promise.id, (yield* ctx.tx.getPromise(promise.id))!);
   return seen;
 }
 
-function fulfillOwnTask(ctx: OpContext, id: string): void {
-  const task = ctx.tx.getTask(id);
+function* fulfillOwnTask(ctx: OpContext, id: string): Op<void> {
+  const task = yield* ctx.tx.getTask(id);
   if (task === undefined || task.state === "fulfilled") return;
-  ctx.tx.putTask({ id, state: "fulfilled", version: task.version });
-  ctx.tx.deleteCallbacksOfAwaiter(id);
+  yield* ctx.tx.putTask({ id, state: "fulfilled", version: task.version });
+  yield* ctx.tx.deleteCallbacksOfAwaiter(id);
 }
 
 /**
  * Puts a task back in line: pending at the same version, retried after RETRY, and its execute
  * queued to the promise's target now. Used by release, resume, continue and lapsed leases.
  */
-export function makePending(ctx: OpContext, task: TaskRow): void {
-  ctx.tx.putTask({ id: task.id, state: "pending", version: task.version, timeoutType: 0, timeoutAt: ctx.now + ctx.retryTimeout });
-  enqueueExecute(ctx, task.id, task.version);
+export function* makePending(ctx: OpContext, task: TaskRow): Op<void> {
+  yield* ctx.tx.putTask({ id: task.id, state: "pending", version: task.version, timeoutType: 0, timeoutAt: ctx.now + ctx.retryTimeout });
+  yield* enqueueExecute(ctx, task.id, task.version);
 }
 
-export function enqueueExecute(ctx: OpContext, taskId: string, version: number): void {
-  const target = ctx.tx.getPromise(taskId)?.tags[TAG.target];
-  if (target !== undefined) ctx.tx.enqueueExecute(taskId, version, target);
+export function* enqueueExecute(ctx: OpContext, taskId: string, version: number): Op<void> {
+  const target = (yield* ctx.tx.getPromise(taskId))?.tags[TAG.target];
+  if (target !== undefined) yield* ctx.tx.enqueueExecute(taskId, version, target);
 }

@@ -6,6 +6,7 @@ import {
   promiseCreateSchema,
   promiseSettleSchema,
 } from "@resonate-compat/protocol";
+import type { Op } from "../store/op";
 import type { TaskRow } from "../store/store";
 import { type OpContext, type Reply, fail, ok } from "./context";
 import { createPromise, createRuleViolation } from "./create";
@@ -16,7 +17,7 @@ import { expireAllDue, expireIfDue, makePending, settle } from "./settlement";
 // operation compares the caller's version with the stored one, which fences out stale holders.
 
 /** Takes the lease: version + 1, lease until now + ttl, ready callbacks forgotten. */
-function acquire(ctx: OpContext, task: TaskRow, promise: PromiseRecord, pid: string, ttl: number): Reply {
+function* acquire(ctx: OpContext, task: TaskRow, promise: PromiseRecord, pid: string, ttl: number): Op<Reply> {
   const acquired: TaskRow = {
     id: task.id,
     state: "acquired",
@@ -26,22 +27,22 @@ function acquire(ctx: OpContext, task: TaskRow, promise: PromiseRecord, pid: str
     timeoutType: 1,
     timeoutAt: ctx.now + ttl,
   };
-  ctx.tx.putTask(acquired);
-  ctx.tx.deleteReadyCallbacksOfAwaiter(task.id);
-  return ok({ task: taskRecord(ctx.tx, acquired), promise, preload: preload(ctx.tx, promise) });
+  yield* ctx.tx.putTask(acquired);
+  yield* ctx.tx.deleteReadyCallbacksOfAwaiter(task.id);
+  return ok({ task: yield* taskRecord(ctx.tx, acquired), promise, preload: yield* preload(ctx.tx, promise) });
 }
 
 function isHeldAt(task: TaskRow | undefined, version: number): task is TaskRow {
   return task !== undefined && task.state === "acquired" && task.version === version;
 }
 
-export function taskGet(ctx: OpContext, data: RequestData<"task.get">): Reply {
-  expireIfDue(ctx, data.id);
-  const task = ctx.tx.getTask(data.id);
-  return task ? ok({ task: taskRecord(ctx.tx, task) }) : fail(404, "Task not found");
+export function* taskGet(ctx: OpContext, data: RequestData<"task.get">): Op<Reply> {
+  yield* expireIfDue(ctx, data.id);
+  const task = yield* ctx.tx.getTask(data.id);
+  return task ? ok({ task: yield* taskRecord(ctx.tx, task) }) : fail(404, "Task not found");
 }
 
-export function taskCreate(ctx: OpContext, data: RequestData<"task.create">): Reply {
+export function* taskCreate(ctx: OpContext, data: RequestData<"task.create">): Op<Reply> {
   const create = data.action.data;
   if (create.tags[TAG.target] === undefined) return fail(400, "Action must have a resonate:target tag");
   if (create.tags[TAG.delay] !== undefined) return fail(400, "Action must not have a resonate:delay tag");
@@ -49,161 +50,162 @@ export function taskCreate(ctx: OpContext, data: RequestData<"task.create">): Re
   if (violation) return fail(400, violation);
 
   const { tx } = ctx;
-  const existing = expireIfDue(ctx, create.id);
+  const existing = yield* expireIfDue(ctx, create.id);
   if (!existing) {
     // Create the promise, then take its task at once: the caller is the executor, so no execute.
-    const { promise } = createPromise(ctx, create, { dispatch: false });
-    const task = tx.getTask(create.id)!;
-    if (promise.state !== "pending") return ok({ task: taskRecord(tx, task), promise, preload: [] });
-    return acquire(ctx, task, promise, data.pid, data.ttl);
+    const { promise } = yield* createPromise(ctx, create, { dispatch: false });
+    const task = (yield* tx.getTask(create.id))!;
+    if (promise.state !== "pending") return ok({ task: yield* taskRecord(tx, task), promise, preload: [] });
+    return yield* acquire(ctx, task, promise, data.pid, data.ttl);
   }
-  const task = tx.getTask(create.id);
+  const task = yield* tx.getTask(create.id);
   if (!task) return fail(422, "The promise does not have a resonate:target tag");
-  if (task.state === "fulfilled") return ok({ task: taskRecord(tx, task), promise: existing, preload: [] });
-  if (task.state === "pending") return acquire(ctx, task, existing, data.pid, data.ttl);
+  if (task.state === "fulfilled") return ok({ task: yield* taskRecord(tx, task), promise: existing, preload: [] });
+  if (task.state === "pending") return yield* acquire(ctx, task, existing, data.pid, data.ttl);
   return fail(409, "Already exists");
 }
 
-export function taskAcquire(ctx: OpContext, data: RequestData<"task.acquire">): Reply {
-  const promise = expireIfDue(ctx, data.id);
-  const task = ctx.tx.getTask(data.id);
+export function* taskAcquire(ctx: OpContext, data: RequestData<"task.acquire">): Op<Reply> {
+  const promise = yield* expireIfDue(ctx, data.id);
+  const task = yield* ctx.tx.getTask(data.id);
   if (!task || !promise) return fail(404, "Task not found");
   if (task.state !== "pending") return fail(409, "Task is not pending");
   if (task.version !== data.version) return fail(409, "Version mismatch");
-  return acquire(ctx, task, promise, data.pid, data.ttl);
+  return yield* acquire(ctx, task, promise, data.pid, data.ttl);
 }
 
-export function taskRelease(ctx: OpContext, data: RequestData<"task.release">): Reply {
-  expireIfDue(ctx, data.id);
-  const task = ctx.tx.getTask(data.id);
+export function* taskRelease(ctx: OpContext, data: RequestData<"task.release">): Op<Reply> {
+  yield* expireIfDue(ctx, data.id);
+  const task = yield* ctx.tx.getTask(data.id);
   if (!task) return fail(404, "Task not found");
   if (!isHeldAt(task, data.version)) return fail(409, "Task version mismatch or invalid state");
-  makePending(ctx, task);
+  yield* makePending(ctx, task);
   return ok({});
 }
 
-export function taskSuspend(ctx: OpContext, data: RequestData<"task.suspend">): Reply {
+export function* taskSuspend(ctx: OpContext, data: RequestData<"task.suspend">): Op<Reply> {
   const { tx } = ctx;
   const awaitedIds = [...new Set(data.actions.map((a) => a.data.awaited))];
-  const expired = expireAllDue(ctx, [data.id, ...awaitedIds]);
+  const expired = yield* expireAllDue(ctx, [data.id, ...awaitedIds]);
   const promise = expired.get(data.id);
   const awaited = awaitedIds.map((id) => expired.get(id));
-  const task = tx.getTask(data.id);
+  const task = yield* tx.getTask(data.id);
   if (!task || !promise) return fail(404, "Task not found");
   if (!isHeldAt(task, data.version)) return fail(409, "Task is not acquired or version mismatch");
   if (awaited.some((p) => p === undefined)) return fail(422, "Awaited promise not found");
 
-  tx.deleteReadyCallbacksOfAwaiter(task.id);
+  yield* tx.deleteReadyCallbacksOfAwaiter(task.id);
   if (awaited.some((p) => p!.state !== "pending")) {
     // Something it waits for is done already: keep the lease and keep going (300).
-    return { status: 300, data: { preload: preload(tx, promise) } };
+    return { status: 300, data: { preload: yield* preload(tx, promise) } };
   }
-  for (const id of awaitedIds) tx.addCallback(id, task.id, false);
-  tx.putTask({ id: task.id, state: "suspended", version: task.version });
+  for (const id of awaitedIds) yield* tx.addCallback(id, task.id, false);
+  yield* tx.putTask({ id: task.id, state: "suspended", version: task.version });
   return ok({});
 }
 
-export function taskFulfill(ctx: OpContext, data: RequestData<"task.fulfill">): Reply {
-  expireIfDue(ctx, data.id);
-  const task = ctx.tx.getTask(data.id);
+export function* taskFulfill(ctx: OpContext, data: RequestData<"task.fulfill">): Op<Reply> {
+  yield* expireIfDue(ctx, data.id);
+  const task = yield* ctx.tx.getTask(data.id);
   if (!task) return fail(404, "Task not found");
   if (!isHeldAt(task, data.version)) return fail(409, "Task version mismatch or invalid state");
   const { state, value } = data.action.data;
   // Settling the promise fulfils its task through the settlement chain.
-  return ok({ promise: settle(ctx, { id: data.id, state, value, settledAt: ctx.now }) });
+  return ok({ promise: yield* settle(ctx, { id: data.id, state, value, settledAt: ctx.now }) });
 }
 
-export function taskFence(ctx: OpContext, data: RequestData<"task.fence">): Reply {
+export function* taskFence(ctx: OpContext, data: RequestData<"task.fence">): Op<Reply> {
   const { tx } = ctx;
   const { action } = data;
 
   // Lazy timeouts first (they stand even when the inner action turns out invalid), then the inner
   // action is validated, then the fence is checked — the reference's order.
   const innerId = (action.data as { id?: unknown } | null)?.id;
-  const expired = expireAllDue(ctx, typeof innerId === "string" ? [data.id, innerId] : [data.id]);
+  const expired = yield* expireAllDue(ctx, typeof innerId === "string" ? [data.id, innerId] : [data.id]);
   const promise = expired.get(data.id);
 
-  let run: () => { status: number; data: unknown };
+  let run: () => Op<{ status: number; data: unknown }>;
   if (action.kind === "promise.create") {
     const parsed = promiseCreateSchema.safeParse(action.data);
     if (!parsed.success) return fail(400, describeIssues(parsed.error, "Invalid action data"));
     const violation = createRuleViolation(parsed.data);
     if (violation) return fail(400, violation);
-    run = () => ({ status: 200, data: { promise: createPromise(ctx, parsed.data).promise } });
+    run = function* () {
+      return { status: 200, data: { promise: (yield* createPromise(ctx, parsed.data)).promise } };
+    };
   } else if (action.kind === "promise.settle") {
     const parsed = promiseSettleSchema.safeParse(action.data);
     if (!parsed.success) return fail(400, describeIssues(parsed.error, "Invalid action data"));
     const settleData = parsed.data;
-    run = () => {
-      const promise = tx.getPromise(settleData.id);
+    run = function* () {
+      const promise = yield* tx.getPromise(settleData.id);
       if (!promise) return { status: 404, data: "Promise not found" };
       if (promise.state !== "pending") return { status: 200, data: { promise } };
-      return { status: 200, data: { promise: settle(ctx, { ...settleData, settledAt: ctx.now }) } };
+      return { status: 200, data: { promise: yield* settle(ctx, { ...settleData, settledAt: ctx.now }) } };
     };
   } else {
     return fail(400, "Invalid fence action kind");
   }
 
-  const task = tx.getTask(data.id);
+  const task = yield* tx.getTask(data.id);
   if (!task || !promise) return fail(404, "Task not found");
   if (!isHeldAt(task, data.version)) return fail(409, "Version mismatch");
 
-  const inner = run();
+  const inner = yield* run();
   return ok({
     action: { kind: action.kind, head: { corrId: ctx.corrId, status: inner.status, version: PROTOCOL_VERSION }, data: inner.data },
-    preload: preload(tx, promise),
+    preload: yield* preload(tx, promise),
   });
 }
 
-export function taskHeartbeat(ctx: OpContext, data: RequestData<"task.heartbeat">): Reply {
+export function* taskHeartbeat(ctx: OpContext, data: RequestData<"task.heartbeat">): Op<Reply> {
   const { tx } = ctx;
   if (data.tasks.length === 0) {
     // SDK 0.10.0–0.11.4 (and the SDK's current source) never name their tasks: a process that
     // heartbeats is alive, so every lease it holds is renewed (spec §13 C2). Fencing is untouched:
     // writes still need the current version, and only leases this pid holds are extended.
     if ((ctx.emptyHeartbeat ?? "renew") === "renew") {
-      for (const task of tx.tasksHeldBy(data.pid)) {
-        if (task.ttl !== undefined) tx.putTask({ ...task, timeoutAt: ctx.now + task.ttl });
+      for (const task of yield* tx.tasksHeldBy(data.pid)) {
+        if (task.ttl !== undefined) yield* tx.putTask({ ...task, timeoutAt: ctx.now + task.ttl });
       }
     }
     return ok({});
   }
   for (const entry of data.tasks) {
     if (entry.id === "") continue;
-    const task = tx.getTask(entry.id);
+    const task = yield* tx.getTask(entry.id);
     // Only the holder, at the version it holds, extends a lease; anything else is ignored silently.
     if (!isHeldAt(task, entry.version) || task.pid !== data.pid || task.ttl === undefined) continue;
-    tx.putTask({ ...task, timeoutAt: ctx.now + task.ttl });
+    yield* tx.putTask({ ...task, timeoutAt: ctx.now + task.ttl });
   }
   return ok({});
 }
 
-export function taskHalt(ctx: OpContext, data: RequestData<"task.halt">): Reply {
-  expireIfDue(ctx, data.id);
-  const task = ctx.tx.getTask(data.id);
+export function* taskHalt(ctx: OpContext, data: RequestData<"task.halt">): Op<Reply> {
+  yield* expireIfDue(ctx, data.id);
+  const task = yield* ctx.tx.getTask(data.id);
   if (!task) return fail(404, "Task not found");
   if (task.state === "fulfilled") return fail(409, "Task is fulfilled");
-  if (task.state !== "halted") ctx.tx.putTask({ id: task.id, state: "halted", version: task.version });
+  if (task.state !== "halted") yield* ctx.tx.putTask({ id: task.id, state: "halted", version: task.version });
   return ok({});
 }
 
-export function taskContinue(ctx: OpContext, data: RequestData<"task.continue">): Reply {
-  expireIfDue(ctx, data.id);
-  const task = ctx.tx.getTask(data.id);
+export function* taskContinue(ctx: OpContext, data: RequestData<"task.continue">): Op<Reply> {
+  yield* expireIfDue(ctx, data.id);
+  const task = yield* ctx.tx.getTask(data.id);
   if (!task) return fail(404, "Task not found");
   if (task.state !== "halted") return fail(409, "Task is not halted");
-  makePending(ctx, task);
+  yield* makePending(ctx, task);
   return ok({});
 }
 
-export function taskSearch(ctx: OpContext, data: RequestData<"task.search">): Reply {
-  const page = ctx.tx.searchTasks({
+export function* taskSearch(ctx: OpContext, data: RequestData<"task.search">): Op<Reply> {
+  const page = yield* ctx.tx.searchTasks({
     ...(data.state != null && { state: data.state }),
     ...(data.cursor != null && { cursor: data.cursor }),
     limit: data.limit ?? 100,
   });
-  return ok({
-    tasks: page.items.map((task) => taskRecord(ctx.tx, task)),
-    ...(page.cursor !== undefined && { cursor: page.cursor }),
-  });
+  const tasks = [];
+  for (const task of page.items) tasks.push(yield* taskRecord(ctx.tx, task));
+  return ok({ tasks, ...(page.cursor !== undefined && { cursor: page.cursor }) });
 }

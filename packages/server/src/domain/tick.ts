@@ -1,49 +1,77 @@
 import type { Logger } from "pino";
+import type { Op } from "../store/op";
 import type { OpContext } from "./context";
 import { fireSchedule } from "./schedules";
-import { makePending, settleAll, timeoutSettlement, enqueueExecute } from "./settlement";
+import { enqueueExecute, makePending, settleAll, timeoutSettlement } from "./settlement";
 
 /** How many rows of each kind one pass handles, so that a backlog cannot stall the server. */
-const BATCH = 1000;
+export const TICK_BATCH = 1000;
+
+/** The marker the pass leaves in the store: when it last ran (see resumeAfterDowntime). */
+export const LAST_TICK = "last_tick_at";
 
 /**
  * One timeout pass at `ctx.now` (spec §8.1), inside the caller's transaction: expire promises,
  * re-send executes of pending tasks whose retry is due, take back lapsed leases, fire schedules.
  * Returns how many rows it handled, so that a caller can run again at once after a full batch.
  *
+ * With several server replicas on one database each runs the pass; a lock taken in the
+ * transaction lets one of them do it at a time, so that nothing is done twice.
+ *
  * One bad row must not stop the pass for everybody: each row (and the promise batch as a whole)
  * runs in a savepoint; a failing row is logged and skipped, the rest commits.
  */
-export function tick(ctx: OpContext, log?: Pick<Logger, "error">): number {
+export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<number> {
   const { tx, now } = ctx;
+  if (!(yield* tx.tryLock("timeouts"))) return 0;
   const skip = (what: string, id: string, error: Error | undefined) => {
     if (error) log?.error({ err: error, [what]: id }, "timeout pass skipped a row it could not process");
   };
 
-  const due = tx.duePromises(now, BATCH);
-  const batchError = tx.attempt(() => settleAll(ctx, due.map(timeoutSettlement)));
+  const due = yield* tx.duePromises(now, TICK_BATCH);
+  const batchError = due.length === 0 ? undefined : yield* tx.attempt(() => settleAll(ctx, due.map(timeoutSettlement)));
   if (batchError) {
     // Settle them one by one, so that only the bad one is left behind.
-    for (const promise of due) skip("promise", promise.id, tx.attempt(() => settleAll(ctx, [timeoutSettlement(promise)])));
+    for (const promise of due) skip("promise", promise.id, yield* tx.attempt(() => settleAll(ctx, [timeoutSettlement(promise)])));
   }
 
-  const tasks = tx.dueTasks(now, BATCH);
+  const tasks = yield* tx.dueTasks(now, TICK_BATCH);
   for (const task of tasks) {
-    skip("task", task.id, tx.attempt(() => {
+    skip("task", task.id, yield* tx.attempt(function* () {
       if (task.state === "pending") {
-        tx.putTask({ ...task, timeoutAt: now + ctx.retryTimeout });
-        enqueueExecute(ctx, task.id, task.version);
+        yield* tx.putTask({ ...task, timeoutAt: now + ctx.retryTimeout });
+        yield* enqueueExecute(ctx, task.id, task.version);
       } else if (task.state === "acquired") {
         // The holder stopped heartbeating: the task goes back in line at the same version, so the
         // next acquire bumps it and fences the old holder out.
-        makePending(ctx, task);
+        yield* makePending(ctx, task);
       } else {
-        tx.putTask({ id: task.id, state: task.state, version: task.version });
+        yield* tx.putTask({ id: task.id, state: task.state, version: task.version });
       }
     }));
   }
 
-  const schedules = tx.dueSchedules(now, BATCH);
-  for (const schedule of schedules) skip("schedule", schedule.id, tx.attempt(() => fireSchedule(ctx, schedule)));
+  const schedules = yield* tx.dueSchedules(now, TICK_BATCH);
+  for (const schedule of schedules) skip("schedule", schedule.id, yield* tx.attempt(() => fireSchedule(ctx, schedule)));
+  yield* tx.setMarker(LAST_TICK, now);
   return due.length + tasks.length + schedules.length;
+}
+
+/**
+ * When the server starts after a time during which no server ran the timeout pass (it was stopped
+ * or crashed), that time does not count against the leases: workers could not heartbeat while
+ * nobody answered, and would otherwise lose every lease at the first pass and run their tasks
+ * twice. Each acquired task's lease deadline moves later by the time nobody ran the pass, beyond
+ * two intervals. Workers that are alive then heartbeat as usual; dead ones lose their leases after
+ * what remained of their ttl. Returns how long the pause was (0: none) and how many leases moved.
+ */
+export function* resumeAfterDowntime(ctx: OpContext, interval: number): Op<{ downtime: number; leases: number }> {
+  const { tx, now } = ctx;
+  const last = yield* tx.getMarker(LAST_TICK);
+  // Whoever comes first after a pause moves the leases and the marker, in one transaction: a
+  // second replica starting at the same moment then finds no pause.
+  yield* tx.setMarker(LAST_TICK, Math.max(now, last ?? 0));
+  if (last === undefined || now - last <= 2 * interval) return { downtime: 0, leases: 0 };
+  const downtime = now - last;
+  return { downtime, leases: yield* tx.shiftLeases(downtime) };
 }

@@ -1,8 +1,9 @@
 import type { PromiseRecord, PromiseState, ScheduleRecord, TaskState, Value } from "@resonate-compat/protocol";
+import type { Op } from "./op";
 
 // The storage boundary: a set of semantic verbs, always used inside one transaction (`transact`).
-// The domain never sees SQL, connections or statement handles, so another backend (PostgreSQL)
-// implements this interface and nothing above it changes.
+// The domain never sees SQL, connections or statement handles: SQLite and PostgreSQL implement
+// this interface and nothing above it changes.
 
 /** A task as stored: the record fields plus its one timeout (retry while pending, lease while acquired). */
 export interface TaskRow {
@@ -69,77 +70,117 @@ export interface StoreSnapshot {
   unblocks: { promise: PromiseRecord; address: string }[];
 }
 
+/** A message for a poll stream held by another server replica, written with the change that caused it. */
+export interface Forward {
+  /** The replica holding the stream. */
+  replica: string;
+  /** That replica's number for the stream (it may have closed meanwhile: then it is routed again there). */
+  stream: number;
+  /** The stream's process, and the address the message was for (to route it again if need be). */
+  pid: string;
+  address: string;
+  kind: "execute" | "unblock";
+  /** Execute: the task id; unblock: the promise id. */
+  id: string;
+  /** The serialised message, as the stream sends it. */
+  message: string;
+}
+
+// Every verb is an Op (see op.ts): SQLite's complete at once, PostgreSQL's yield their round trips.
+// Domain code calls them as `yield* tx.verb(…)`.
+
 export interface Tx {
   /**
    * Runs `fn` as a savepoint: if it throws, its writes are undone and the error is returned, while
    * the enclosing transaction goes on. Lets a background pass skip one bad row instead of failing.
    */
-  attempt(fn: () => void): Error | undefined;
+  attempt(fn: () => Op<void>): Op<Error | undefined>;
+  /**
+   * Takes a lock held until this transaction ends, if nobody holds it; false if somebody does.
+   * Background work that must run once across server replicas (the timeout pass) takes one first.
+   */
+  tryLock(name: string): Op<boolean>;
 
   // Promises
-  getPromise(id: string): PromiseRecord | undefined;
-  insertPromise(promise: PromiseRecord): void;
-  settlePromise(id: string, state: Exclude<PromiseState, "pending">, value: Value, settledAt: number): void;
+  getPromise(id: string): Op<PromiseRecord | undefined>;
+  insertPromise(promise: PromiseRecord): Op<void>;
+  settlePromise(id: string, state: Exclude<PromiseState, "pending">, value: Value, settledAt: number): Op<void>;
   /** Promises of the branch (tag resonate:branch) other than `exceptId`, by id: a task's preload. */
-  branchSiblings(branch: string, exceptId: string): PromiseRecord[];
+  branchSiblings(branch: string, exceptId: string): Op<PromiseRecord[]>;
   /** Pending promises whose deadline is at or before `now`, oldest deadline first. */
-  duePromises(now: number, limit: number): PromiseRecord[];
-  searchPromises(query: PromiseQuery): Page<PromiseRecord>;
+  duePromises(now: number, limit: number): Op<PromiseRecord[]>;
+  searchPromises(query: PromiseQuery): Op<Page<PromiseRecord>>;
 
   // Tasks
-  getTask(id: string): TaskRow | undefined;
+  getTask(id: string): Op<TaskRow | undefined>;
   /** Inserts or replaces the whole row. */
-  putTask(task: TaskRow): void;
+  putTask(task: TaskRow): Op<void>;
   /** Tasks whose timeout (retry or lease) is due at `now`. */
-  dueTasks(now: number, limit: number): TaskRow[];
+  dueTasks(now: number, limit: number): Op<TaskRow[]>;
   /** Acquired tasks whose lease is held by `pid`. */
-  tasksHeldBy(pid: string): TaskRow[];
-  /** How many leases each process holds (processes holding none are absent). */
-  leaseCounts(): Map<string, number>;
+  tasksHeldBy(pid: string): Op<TaskRow[]>;
+  /** Pushes every acquired task's lease deadline `by` ms later; returns how many. */
+  shiftLeases(by: number): Op<number>;
+  /**
+   * How many leases each process holds (processes holding none are absent). Used to route work to
+   * the least loaded worker: a hint, which a store may read outside the transaction.
+   */
+  leaseCounts(): Op<Map<string, number>>;
   /**
    * Pending tasks whose target routes `any` into `group` (poll://any@group or poll://any@group/…),
    * with their current version and target, up to `limit`, oldest first.
    */
-  pendingTasksForGroup(group: string, limit: number): { id: string; version: number; target: string; tags: Record<string, string> }[];
-  searchTasks(query: TaskQuery): Page<TaskRow>;
+  pendingTasksForGroup(group: string, limit: number): Op<{ id: string; version: number; target: string; tags: Record<string, string> }[]>;
+  searchTasks(query: TaskQuery): Op<Page<TaskRow>>;
 
   // Callbacks: "when `awaited` settles, resume the task of `awaiter`".
-  addCallback(awaited: string, awaiter: string, ready: boolean): void;
+  addCallback(awaited: string, awaiter: string, ready: boolean): Op<void>;
   /** Marks every callback on `awaited` ready; returns their awaiters. */
-  markCallbacksReady(awaited: string): string[];
-  countReadyCallbacks(awaiter: string): number;
-  deleteCallbacksOfAwaiter(awaiter: string): void;
-  deleteReadyCallbacksOfAwaiter(awaiter: string): void;
+  markCallbacksReady(awaited: string): Op<string[]>;
+  countReadyCallbacks(awaiter: string): Op<number>;
+  deleteCallbacksOfAwaiter(awaiter: string): Op<void>;
+  deleteReadyCallbacksOfAwaiter(awaiter: string): Op<void>;
 
   // Listeners: "when `promiseId` settles, send an unblock to `address`".
-  addListener(promiseId: string, address: string): void;
+  addListener(promiseId: string, address: string): Op<void>;
   /** Removes and returns the listeners of a promise. */
-  takeListeners(promiseId: string): string[];
+  takeListeners(promiseId: string): Op<string[]>;
 
-  // Outbox: written with the change that causes it, claimed after commit.
+  // Outbox: written with the change that causes it, claimed before commit.
   /** At most one queued execute per task: a new one replaces the old (spec §3.5). */
-  enqueueExecute(taskId: string, version: number, address: string): void;
-  enqueueUnblock(promiseId: string, address: string): void;
+  enqueueExecute(taskId: string, version: number, address: string): Op<void>;
+  enqueueUnblock(promiseId: string, address: string): Op<void>;
   /** Removes and returns up to `limit` executes, then up to `limit` unblocks. */
-  claimOutgoing(limit: number): Outgoing[];
+  claimOutgoing(limit: number): Op<Outgoing[]>;
+  /** Hands messages to the replicas holding their streams (only stores shared by replicas). */
+  forward(messages: Forward[]): Op<void>;
 
   // Schedules
-  getSchedule(id: string): ScheduleRecord | undefined;
-  insertSchedule(schedule: ScheduleRecord): void;
-  deleteSchedule(id: string): boolean;
-  dueSchedules(now: number, limit: number): ScheduleRecord[];
-  markScheduleRun(id: string, lastRunAt: number, nextRunAt: number): void;
-  searchSchedules(query: ScheduleQuery): Page<ScheduleRecord>;
+  getSchedule(id: string): Op<ScheduleRecord | undefined>;
+  insertSchedule(schedule: ScheduleRecord): Op<void>;
+  deleteSchedule(id: string): Op<boolean>;
+  dueSchedules(now: number, limit: number): Op<ScheduleRecord[]>;
+  markScheduleRun(id: string, lastRunAt: number, nextRunAt: number): Op<void>;
+  searchSchedules(query: ScheduleQuery): Op<Page<ScheduleRecord>>;
+
+  // Server state that outlives a process (e.g. when the timeout pass last ran).
+  getMarker(name: string): Op<number | undefined>;
+  setMarker(name: string, value: number): Op<void>;
 
   // Debug
-  reset(): void;
-  snapshot(): StoreSnapshot;
+  reset(): Op<void>;
+  snapshot(): Op<StoreSnapshot>;
 }
 
 export interface Store {
-  /** Runs `fn` in one transaction: all of its writes commit together, or none if it throws. */
-  transact<T>(fn: (tx: Tx) => T): T;
+  readonly kind: "sqlite" | "postgres";
+  /**
+   * Runs `op` in one transaction: all of its writes commit together, or none if it throws. A store
+   * with concurrent writers (PostgreSQL) runs it serialisably and, on a conflict, again from the
+   * start: `op` must have no effects outside the transaction.
+   */
+  transact<T>(op: (tx: Tx) => Op<T>): Promise<T>;
   /** A trivial query, for readiness. */
-  ping(): boolean;
-  close(): void;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
 }

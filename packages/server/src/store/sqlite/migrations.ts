@@ -90,6 +90,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // Without it, finding a group's pending tasks scans every task ever created (3.7 ms at 100k).
     sql: "CREATE INDEX tasks_pending ON tasks (id) WHERE state = 'pending';",
   },
+  {
+    version: 3,
+    description: "markers: server state that outlives a process (when the timeout pass last ran)",
+    sql: "CREATE TABLE markers (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -3,10 +3,9 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations";
 
-/** A database problem an operator must fix; reported as one clear line, not a stack trace. */
-export class DatabaseOpenError extends Error {
-  override name = "DatabaseOpenError";
-}
+import { DatabaseOpenError } from "../open-error";
+
+export { DatabaseOpenError };
 
 /** An open database file: the connection, and the lock that keeps other servers off it. */
 export interface OpenedDatabase {

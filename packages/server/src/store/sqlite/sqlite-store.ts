@@ -1,7 +1,10 @@
 import type Database from "better-sqlite3";
 import type { PromiseRecord, PromiseState, ScheduleRecord, TaskState, Value } from "@resonate-compat/protocol";
 import { TAG } from "@resonate-compat/protocol";
+import { type Op, runSync } from "../op";
+import { page, promiseBytes } from "../page";
 import type {
+  Forward,
   Outgoing,
   OutgoingExecute,
   Page,
@@ -15,7 +18,7 @@ import type {
 } from "../store";
 import { Checkpointer } from "./checkpointer";
 import { openDatabase } from "./open";
-import { PendingOutbox, unblockKey } from "./pending-outbox";
+import { PendingOutbox, unblockKey } from "../pending-outbox";
 
 interface PromiseSqlRow {
   id: string;
@@ -87,27 +90,6 @@ function toSchedule(row: ScheduleSqlRow): ScheduleRecord {
   if (row.last_run_at !== null) schedule.lastRunAt = row.last_run_at;
   return schedule;
 }
-
-/** The most a search page carries; a page of huge records ends early, with a cursor. */
-const PAGE_BYTES = 8 * 1024 * 1024;
-
-/**
- * Cuts rows (fetched as limit + 1) into a page: at most `limit` rows and about PAGE_BYTES of them
- * (always at least one), with a cursor when more rows exist.
- */
-function page<T extends { id: string }>(rows: T[], limit: number, size: (row: T) => number): Page<T> {
-  const items: T[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    if (items.length === limit || (items.length > 0 && bytes + size(row) > PAGE_BYTES)) break;
-    items.push(row);
-    bytes += size(row);
-  }
-  return items.length < rows.length ? { items, cursor: items[items.length - 1]!.id } : { items };
-}
-
-const promiseBytes = (p: PromiseRecord) =>
-  p.id.length + (p.param.data?.length ?? 0) + (p.value.data?.length ?? 0) + JSON.stringify(p.tags).length;
 
 /** `AND EXISTS (…)` per tag, so that every given key/value must be present. */
 function tagFilter(column: string, tags: Record<string, string> | undefined, params: unknown[]): string {
@@ -226,14 +208,24 @@ export class SqliteStore implements Store, Tx {
       dueSchedules: p("SELECT * FROM schedules WHERE next_run_at <= ? ORDER BY next_run_at, id LIMIT ?"),
       markScheduleRun: p("UPDATE schedules SET last_run_at = ?, next_run_at = ? WHERE id = ?"),
 
+      shiftLeases: p("UPDATE tasks SET timeout_at = timeout_at + ? WHERE state = 'acquired' AND timeout_at IS NOT NULL"),
+      getMarker: p("SELECT value FROM markers WHERE name = ?").pluck(),
+      setMarker: p("INSERT INTO markers (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
+
       ping: p("SELECT 1").pluck(),
     };
   }
 
-  transact<T>(fn: (tx: Tx) => T): T {
+  readonly kind = "sqlite" as const;
+
+  /**
+   * Runs `op` in one write transaction (BEGIN IMMEDIATE), synchronously: SQLite's verbs never wait
+   * for a round trip, so nothing is awaited inside a transaction and no other request interleaves.
+   */
+  transactSync<T>(op: (tx: Tx) => Op<T>): T {
     try {
       return this.inTransaction.immediate(() => {
-        const result = fn(this);
+        const result = runSync(op(this));
         this.writePending(); // what no claim took is kept in the outbox tables, with this commit
         return result;
       }) as T;
@@ -244,11 +236,19 @@ export class SqliteStore implements Store, Tx {
     }
   }
 
-  attempt(fn: () => void): Error | undefined {
+  transact<T>(op: (tx: Tx) => Op<T>): Promise<T> {
+    try {
+      return Promise.resolve(this.transactSync(op));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  *attempt(fn: () => Op<void>): Op<Error | undefined> {
     // Claims are never made inside an attempt, so undoing its messages is a truncation.
     const mark = this.pending.mark();
     try {
-      this.inTransaction(fn); // nested in the open transaction: a SAVEPOINT
+      this.inTransaction(() => runSync(fn())); // nested in the open transaction: a SAVEPOINT
       return undefined;
     } catch (error) {
       this.pending.rollbackTo(mark);
@@ -256,16 +256,33 @@ export class SqliteStore implements Store, Tx {
     }
   }
 
-  ping(): boolean {
+  /** One server owns the file (see open.ts): every lock is its own. */
+  *tryLock(_name: string): Op<boolean> {
+    return true;
+  }
+
+  *forward(messages: Forward[]): Op<void> {
+    if (messages.length > 0) throw new Error("a SQLite store has one server: there is no other replica to forward to");
+  }
+
+  *getMarker(name: string): Op<number | undefined> {
+    return this.s.getMarker.get(name) as number | undefined;
+  }
+
+  *setMarker(name: string, value: number): Op<void> {
+    this.s.setMarker.run(name, value);
+  }
+
+  ping(): Promise<boolean> {
     try {
-      return this.s.ping.get() === 1;
+      return Promise.resolve(this.s.ping.get() === 1);
     } catch {
-      return false;
+      return Promise.resolve(false);
     }
   }
 
-  close(): void {
-    if (!this.db.open) return;
+  close(): Promise<void> {
+    if (!this.db.open) return Promise.resolve();
     this.checkpointer?.stop();
     // Fold the WAL back into the main file so the database is one self-contained file at rest.
     try {
@@ -274,16 +291,21 @@ export class SqliteStore implements Store, Tx {
       this.db.close();
       this.lock?.close(); // last: until now no other server may open the file
     }
+    return Promise.resolve();
   }
 
   // ---- promises
 
-  getPromise(id: string): PromiseRecord | undefined {
+  *getPromise(id: string): Op<PromiseRecord | undefined> {
+    return this.readPromise(id);
+  }
+
+  private readPromise(id: string): PromiseRecord | undefined {
     const row = this.s.getPromise.get(id) as PromiseSqlRow | undefined;
     return row && toPromise(row);
   }
 
-  insertPromise(promise: PromiseRecord): void {
+  *insertPromise(promise: PromiseRecord): Op<void> {
     this.s.insertPromise.run({
       id: promise.id,
       state: promise.state,
@@ -298,31 +320,31 @@ export class SqliteStore implements Store, Tx {
     });
   }
 
-  settlePromise(id: string, state: Exclude<PromiseState, "pending">, value: Value, settledAt: number): void {
+  *settlePromise(id: string, state: Exclude<PromiseState, "pending">, value: Value, settledAt: number): Op<void> {
     this.s.settlePromise.run(state, JSON.stringify(value), settledAt, id);
   }
 
-  branchSiblings(branch: string, exceptId: string): PromiseRecord[] {
+  *branchSiblings(branch: string, exceptId: string): Op<PromiseRecord[]> {
     return (this.s.branchSiblings.all(branch, exceptId) as PromiseSqlRow[]).map(toPromise);
   }
 
-  duePromises(now: number, limit: number): PromiseRecord[] {
+  *duePromises(now: number, limit: number): Op<PromiseRecord[]> {
     return (this.s.duePromises.all(now, limit) as PromiseSqlRow[]).map(toPromise);
   }
 
-  searchPromises(query: PromiseQuery): Page<PromiseRecord> {
+  *searchPromises(query: PromiseQuery): Op<Page<PromiseRecord>> {
     const rows = this.searchRows<PromiseSqlRow>("promises", "promises.tags", query);
     return page(rows.map(toPromise), query.limit, promiseBytes);
   }
 
   // ---- tasks
 
-  getTask(id: string): TaskRow | undefined {
+  *getTask(id: string): Op<TaskRow | undefined> {
     const row = this.s.getTask.get(id) as TaskSqlRow | undefined;
     return row && toTask(row);
   }
 
-  putTask(task: TaskRow): void {
+  *putTask(task: TaskRow): Op<void> {
     this.s.putTask.run({
       id: task.id,
       state: task.state,
@@ -334,20 +356,20 @@ export class SqliteStore implements Store, Tx {
     });
   }
 
-  dueTasks(now: number, limit: number): TaskRow[] {
+  *dueTasks(now: number, limit: number): Op<TaskRow[]> {
     return (this.s.dueTasks.all(now, limit) as TaskSqlRow[]).map(toTask);
   }
 
-  tasksHeldBy(pid: string): TaskRow[] {
+  *tasksHeldBy(pid: string): Op<TaskRow[]> {
     return (this.s.tasksHeldBy.all(pid) as TaskSqlRow[]).map(toTask);
   }
 
-  leaseCounts(): Map<string, number> {
+  *leaseCounts(): Op<Map<string, number>> {
     const rows = this.s.leaseCounts.all() as { pid: string; n: number }[];
     return new Map(rows.map((r) => [r.pid, r.n]));
   }
 
-  pendingTasksForGroup(group: string, limit: number) {
+  *pendingTasksForGroup(group: string, limit: number): Op<{ id: string; version: number; target: string; tags: Record<string, string> }[]> {
     const exact = `poll://any@${group}`;
     const prefix = `${exact}/`;
     const rows = this.s.pendingTasksForGroup.all(exact, prefix.length, prefix, limit) as {
@@ -359,50 +381,55 @@ export class SqliteStore implements Store, Tx {
     return rows.map((r) => ({ id: r.id, version: r.version, target: r.target, tags: JSON.parse(r.tags) as Record<string, string> }));
   }
 
-  searchTasks(query: TaskQuery): Page<TaskRow> {
+  *searchTasks(query: TaskQuery): Op<Page<TaskRow>> {
     const rows = this.searchRows<TaskSqlRow>("tasks", undefined, query);
     return page(rows.map(toTask), query.limit, (t) => t.id.length + 100);
   }
 
   // ---- callbacks
 
-  addCallback(awaited: string, awaiter: string, ready: boolean): void {
+  *addCallback(awaited: string, awaiter: string, ready: boolean): Op<void> {
     this.s.addCallback.run(awaited, awaiter, ready ? 1 : 0);
   }
 
-  markCallbacksReady(awaited: string): string[] {
+  *markCallbacksReady(awaited: string): Op<string[]> {
     return (this.s.markCallbacksReady.all(awaited) as { awaiter: string }[]).map((r) => r.awaiter);
   }
 
-  countReadyCallbacks(awaiter: string): number {
+  *countReadyCallbacks(awaiter: string): Op<number> {
     return this.s.countReady.get(awaiter) as number;
   }
 
-  deleteCallbacksOfAwaiter(awaiter: string): void {
+  /** Pushes every acquired task's lease deadline `by` ms later. */
+  *shiftLeases(by: number): Op<number> {
+    return this.s.shiftLeases.run(by).changes;
+  }
+
+  *deleteCallbacksOfAwaiter(awaiter: string): Op<void> {
     this.s.deleteCallbacksOfAwaiter.run(awaiter);
   }
 
-  deleteReadyCallbacksOfAwaiter(awaiter: string): void {
+  *deleteReadyCallbacksOfAwaiter(awaiter: string): Op<void> {
     this.s.deleteReadyCallbacksOfAwaiter.run(awaiter);
   }
 
   // ---- listeners
 
-  addListener(promiseId: string, address: string): void {
+  *addListener(promiseId: string, address: string): Op<void> {
     this.s.addListener.run(promiseId, address);
   }
 
-  takeListeners(promiseId: string): string[] {
+  *takeListeners(promiseId: string): Op<string[]> {
     return this.s.takeListeners.all(promiseId) as string[];
   }
 
   // ---- outbox
 
-  enqueueExecute(taskId: string, version: number, address: string): void {
+  *enqueueExecute(taskId: string, version: number, address: string): Op<void> {
     this.pending.push({ kind: "execute", taskId, version, address });
   }
 
-  enqueueUnblock(promiseId: string, address: string): void {
+  *enqueueUnblock(promiseId: string, address: string): Op<void> {
     this.pending.push({ kind: "unblock", promiseId, address });
   }
 
@@ -411,7 +438,7 @@ export class SqliteStore implements Store, Tx {
    * message queued by the open transaction; a queued execute for a task already in the tables
    * replaces that row's version and address, a queued unblock already in the tables is dropped.
    */
-  claimOutgoing(limit: number): Outgoing[] {
+  *claimOutgoing(limit: number): Op<Outgoing[]> {
     const out: Outgoing[] = [];
     // Table rows by task and by (promise, address), for merging what this transaction queued.
     const tableExecutes = new Map<string, OutgoingExecute>();
@@ -428,7 +455,7 @@ export class SqliteStore implements Store, Tx {
       unblocks.sort((a, b) => a.seq - b.seq);
       for (const u of unblocks) {
         tableUnblocks.add(unblockKey(u.promise_id, u.address));
-        const promise = this.getPromise(u.promise_id);
+        const promise = this.readPromise(u.promise_id);
         if (promise) out.push({ kind: "unblock", promise, address: u.address });
       }
       if (executes.length < limit && unblocks.length < limit) this.outboxMayHaveRows = false;
@@ -443,7 +470,7 @@ export class SqliteStore implements Store, Tx {
           out.push(m);
         }
       } else if (!tableUnblocks.has(unblockKey(m.promiseId, m.address))) {
-        const promise = this.getPromise(m.promiseId);
+        const promise = this.readPromise(m.promiseId);
         if (promise) out.push({ kind: "unblock", promise, address: m.address });
       }
     }
@@ -462,12 +489,12 @@ export class SqliteStore implements Store, Tx {
 
   // ---- schedules
 
-  getSchedule(id: string): ScheduleRecord | undefined {
+  *getSchedule(id: string): Op<ScheduleRecord | undefined> {
     const row = this.s.getSchedule.get(id) as ScheduleSqlRow | undefined;
     return row && toSchedule(row);
   }
 
-  insertSchedule(schedule: ScheduleRecord): void {
+  *insertSchedule(schedule: ScheduleRecord): Op<void> {
     this.s.insertSchedule.run({
       id: schedule.id,
       cron: schedule.cron,
@@ -481,19 +508,19 @@ export class SqliteStore implements Store, Tx {
     });
   }
 
-  deleteSchedule(id: string): boolean {
+  *deleteSchedule(id: string): Op<boolean> {
     return this.s.deleteSchedule.run(id).changes > 0;
   }
 
-  dueSchedules(now: number, limit: number): ScheduleRecord[] {
+  *dueSchedules(now: number, limit: number): Op<ScheduleRecord[]> {
     return (this.s.dueSchedules.all(now, limit) as ScheduleSqlRow[]).map(toSchedule);
   }
 
-  markScheduleRun(id: string, lastRunAt: number, nextRunAt: number): void {
+  *markScheduleRun(id: string, lastRunAt: number, nextRunAt: number): Op<void> {
     this.s.markScheduleRun.run(lastRunAt, nextRunAt, id);
   }
 
-  searchSchedules(query: ScheduleQuery): Page<ScheduleRecord> {
+  *searchSchedules(query: ScheduleQuery): Op<Page<ScheduleRecord>> {
     const rows = this.searchRows<ScheduleSqlRow>("schedules", "schedules.promise_tags", query);
     return page(rows.map(toSchedule), query.limit, (sc) => sc.id.length + (sc.promiseParam.data?.length ?? 0) + JSON.stringify(sc.promiseTags).length);
   }
@@ -526,20 +553,21 @@ export class SqliteStore implements Store, Tx {
 
   // ---- debug
 
-  reset(): void {
+  *reset(): Op<void> {
     this.pending.clear();
     this.db.exec(`
+      DELETE FROM markers;
       DELETE FROM outgoing_execute; DELETE FROM outgoing_unblock; DELETE FROM listeners;
       DELETE FROM callbacks; DELETE FROM tasks; DELETE FROM promises; DELETE FROM schedules;
     `);
   }
 
-  snapshot(): StoreSnapshot {
+  *snapshot(): Op<StoreSnapshot> {
     this.writePending(); // what this transaction queued so far is part of the state shown
     const promises = (this.db.prepare("SELECT * FROM promises ORDER BY id").all() as PromiseSqlRow[]).map(toPromise);
     const tasks = (this.db.prepare("SELECT * FROM tasks ORDER BY id").all() as TaskSqlRow[]).map((row) => ({
       ...toTask(row),
-      resumes: this.countReadyCallbacks(row.id),
+      resumes: this.s.countReady.get(row.id) as number,
     }));
     const callbacks = this.db
       .prepare("SELECT awaiter, awaited FROM callbacks WHERE ready = 0 ORDER BY awaiter, awaited")
@@ -556,7 +584,7 @@ export class SqliteStore implements Store, Tx {
         address: string;
       }[]
     ).flatMap((u) => {
-      const promise = this.getPromise(u.promise_id);
+      const promise = this.readPromise(u.promise_id);
       return promise ? [{ promise, address: u.address }] : [];
     });
     return { promises, tasks, callbacks, listeners, executes, unblocks };

@@ -1,44 +1,43 @@
-import type { Store, Tx } from "./store";
+import type { Op } from "../op";
+import type { Tx } from "../store";
+import type { CommitHooks, Committer } from "./committer";
 
-/** What the batch does last inside its transaction, and with the outcome after the commit. */
-export interface GroupCommitHooks<F> {
-  /** Runs inside the transaction after every job of the batch (e.g. claim the outbox they filled). */
-  beforeCommit(tx: Tx): F;
-  /** Runs after the commit, before any job's promise settles (e.g. hand the claimed messages out). */
-  afterCommit(finished: F): void;
+/** A store whose transactions run to their end synchronously (SQLite). */
+export interface SyncTransactor {
+  transactSync<T>(op: (tx: Tx) => Op<T>): T;
 }
 
 /** The most jobs one transaction takes; more wait for the next batch, so no commit grows unbounded. */
 const MAX_BATCH = 256;
 
 interface Job {
-  run: (tx: Tx) => unknown;
+  run: (tx: Tx) => Op<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Group commit: the jobs submitted within one turn of the event loop run in one write transaction,
- * in the order they arrived, and their promises settle only after that transaction has committed
- * — nothing is acknowledged before it is durable, but N concurrent requests share one BEGIN/COMMIT
- * and one write of the pages they touch instead of N.
+ * Group commit, for SQLite's single writer: the jobs submitted within one turn of the event loop
+ * run in one write transaction, in the order they arrived, and their promises settle only after
+ * that transaction has committed — nothing is acknowledged before it is durable, but N concurrent
+ * requests share one BEGIN/COMMIT and one write of the pages they touch instead of N.
  *
  * Each job runs in its own savepoint, so a job that throws is rolled back alone and only its caller
  * sees the error; a failed commit fails every job of the batch (none of their writes happened).
  */
-export class GroupCommit<F = void> {
+export class GroupCommit<F = void> implements Committer {
   private queue: Job[] = [];
   private scheduled = false;
   /** Batches committed and jobs run: how many requests shared a transaction (read by the tests). */
   readonly stats = { batches: 0, jobs: 0 };
 
   constructor(
-    private readonly store: Store,
-    private readonly hooks?: GroupCommitHooks<F>,
+    private readonly store: SyncTransactor,
+    private readonly hooks?: CommitHooks<F>,
   ) {}
 
   /** Runs `run` in the next batch; resolves with its result once the batch has committed. */
-  submit<T>(run: (tx: Tx) => T): Promise<T> {
+  submit<T>(run: (tx: Tx) => Op<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
@@ -63,21 +62,22 @@ export class GroupCommit<F = void> {
   private commit(batch: Job[]): void {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     let finished: F | undefined;
+    const hooks = this.hooks;
     try {
-      finished = this.store.transact((tx) => {
+      finished = this.store.transactSync(function* (tx) {
         if (batch.length === 1) {
           // No savepoint needed: if the lone job throws, the whole transaction rolls back.
-          outcomes.push({ ok: true, value: batch[0]!.run(tx) });
+          outcomes.push({ ok: true, value: yield* batch[0]!.run(tx) });
         } else {
           for (const job of batch) {
             let value: unknown;
-            const error = tx.attempt(() => {
-              value = job.run(tx);
+            const error = yield* tx.attempt(function* () {
+              value = yield* job.run(tx);
             });
             outcomes.push(error === undefined ? { ok: true, value } : { ok: false, error });
           }
         }
-        return this.hooks?.beforeCommit(tx);
+        return hooks ? yield* hooks.beforeCommit(tx) : undefined;
       });
     } catch (error) {
       // The transaction rolled back (a failed commit, or the lone job threw): nobody's writes exist.
@@ -86,7 +86,7 @@ export class GroupCommit<F = void> {
     }
     this.stats.batches++;
     this.stats.jobs += batch.length;
-    if (this.hooks) this.hooks.afterCommit(finished as F);
+    if (hooks) hooks.afterCommit(finished as F);
     batch.forEach((job, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) job.resolve(outcome.value);

@@ -1,0 +1,493 @@
+import type { PromiseRecord, PromiseState, ScheduleRecord, TaskState, Value } from "@resonate-compat/protocol";
+import { TAG } from "@resonate-compat/protocol";
+import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from "pg";
+import type { Op } from "../op";
+import { PendingOutbox, unblockKey } from "../pending-outbox";
+import { page, promiseBytes } from "../page";
+import type {
+  Forward,
+  Outgoing,
+  OutgoingExecute,
+  Page,
+  PromiseQuery,
+  ScheduleQuery,
+  StoreSnapshot,
+  TaskQuery,
+  TaskRow,
+  Tx,
+} from "../store";
+import { isRetryable } from "./errors";
+
+// One PostgreSQL transaction: the store verbs over a pooled connection. Each verb is one round
+// trip, yielded to the runner (see op.ts). Hot statements are named, so that each connection
+// parses and plans them once.
+
+interface PromiseSqlRow {
+  id: string;
+  state: string;
+  param: string;
+  value: string;
+  tags: Record<string, string>;
+  timeout_at: number;
+  created_at: number;
+  settled_at: number | null;
+}
+
+interface TaskSqlRow {
+  id: string;
+  state: string;
+  version: number;
+  pid: string | null;
+  ttl: number | null;
+  timeout_type: number | null;
+  timeout_at: number | null;
+}
+
+interface ScheduleSqlRow {
+  id: string;
+  cron: string;
+  promise_id: string;
+  promise_timeout: number;
+  promise_param: string;
+  promise_tags: Record<string, string>;
+  created_at: number;
+  next_run_at: number;
+  last_run_at: number | null;
+}
+
+function toPromise(row: PromiseSqlRow): PromiseRecord {
+  const record: PromiseRecord = {
+    id: row.id,
+    state: row.state as PromiseState,
+    param: JSON.parse(row.param) as Value,
+    value: JSON.parse(row.value) as Value,
+    tags: row.tags,
+    timeoutAt: row.timeout_at,
+    createdAt: row.created_at,
+  };
+  if (row.settled_at !== null) record.settledAt = row.settled_at;
+  return record;
+}
+
+function toTask(row: TaskSqlRow): TaskRow {
+  const task: TaskRow = { id: row.id, state: row.state as TaskState, version: row.version };
+  if (row.pid !== null) task.pid = row.pid;
+  if (row.ttl !== null) task.ttl = row.ttl;
+  if (row.timeout_type !== null) task.timeoutType = row.timeout_type as 0 | 1;
+  if (row.timeout_at !== null) task.timeoutAt = row.timeout_at;
+  return task;
+}
+
+function toSchedule(row: ScheduleSqlRow): ScheduleRecord {
+  const schedule: ScheduleRecord = {
+    id: row.id,
+    cron: row.cron,
+    promiseId: row.promise_id,
+    promiseTimeout: row.promise_timeout,
+    promiseParam: JSON.parse(row.promise_param) as Value,
+    promiseTags: row.promise_tags,
+    createdAt: row.created_at,
+    nextRunAt: row.next_run_at,
+  };
+  if (row.last_run_at !== null) schedule.lastRunAt = row.last_run_at;
+  return schedule;
+}
+
+const SQL = {
+  getPromise: "SELECT * FROM promises WHERE id = $1",
+  insertPromise: `INSERT INTO promises (id, state, param, value, tags, timeout_at, created_at, settled_at, target, branch)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+  settlePromise: "UPDATE promises SET state = $2, value = $3, settled_at = $4 WHERE id = $1 AND state = 'pending'",
+  branchSiblings: "SELECT * FROM promises WHERE branch = $1 AND id <> $2 ORDER BY id",
+  duePromises: "SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= $1 ORDER BY timeout_at, id LIMIT $2",
+  getTask: "SELECT * FROM tasks WHERE id = $1",
+  putTask: `INSERT INTO tasks (id, state, version, pid, ttl, timeout_type, timeout_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version, pid = excluded.pid,
+      ttl = excluded.ttl, timeout_type = excluded.timeout_type, timeout_at = excluded.timeout_at`,
+  dueTasks: "SELECT * FROM tasks WHERE timeout_at IS NOT NULL AND timeout_at <= $1 ORDER BY timeout_at, id LIMIT $2",
+  tasksHeldBy: "SELECT * FROM tasks WHERE pid = $1 AND state = 'acquired' ORDER BY id",
+  shiftLeases: "UPDATE tasks SET timeout_at = timeout_at + $1 WHERE state = 'acquired' AND timeout_at IS NOT NULL",
+  pendingTasksForGroup: `SELECT t.id, t.version, p.target, p.tags FROM tasks t JOIN promises p ON p.id = t.id
+    WHERE t.state = 'pending' AND (p.target = $1 OR left(p.target, $2) = $3)
+    ORDER BY p.created_at, t.id LIMIT $4`,
+  addCallback: `INSERT INTO callbacks (awaited, awaiter, ready) VALUES ($1, $2, $3)
+    ON CONFLICT (awaited, awaiter) DO UPDATE SET ready = callbacks.ready OR excluded.ready`,
+  markCallbacksReady: "UPDATE callbacks SET ready = true WHERE awaited = $1 RETURNING awaiter",
+  countReady: "SELECT count(*)::int AS n FROM callbacks WHERE awaiter = $1 AND ready",
+  deleteCallbacksOfAwaiter: "DELETE FROM callbacks WHERE awaiter = $1",
+  deleteReadyCallbacksOfAwaiter: "DELETE FROM callbacks WHERE awaiter = $1 AND ready",
+  addListener: "INSERT INTO listeners (promise_id, address) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+  takeListeners: "DELETE FROM listeners WHERE promise_id = $1 RETURNING address",
+  enqueueExecute: `INSERT INTO outgoing_execute (task_id, version, address) VALUES ($1, $2, $3)
+    ON CONFLICT (task_id) DO UPDATE SET version = excluded.version, address = excluded.address`,
+  enqueueUnblock: "INSERT INTO outgoing_unblock (promise_id, address) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+  claimExecutes: `DELETE FROM outgoing_execute WHERE seq IN (SELECT seq FROM outgoing_execute ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING seq, task_id, version, address`,
+  claimUnblocks: `DELETE FROM outgoing_unblock WHERE seq IN (SELECT seq FROM outgoing_unblock ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+    RETURNING seq, promise_id, address`,
+  forward: `INSERT INTO forwards (replica, stream, pid, address, kind, target_id, message)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+  notifyForward: "SELECT pg_notify('resonate_forward', r) FROM unnest($1::text[]) AS r",
+  getSchedule: "SELECT * FROM schedules WHERE id = $1",
+  insertSchedule: `INSERT INTO schedules (id, cron, promise_id, promise_timeout, promise_param, promise_tags, created_at, next_run_at, last_run_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+  deleteSchedule: "DELETE FROM schedules WHERE id = $1",
+  dueSchedules: "SELECT * FROM schedules WHERE next_run_at <= $1 ORDER BY next_run_at, id LIMIT $2",
+  markScheduleRun: "UPDATE schedules SET last_run_at = $2, next_run_at = $3 WHERE id = $1",
+  getMarker: "SELECT value FROM markers WHERE name = $1",
+  setMarker: "INSERT INTO markers (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+  tryLock: "SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked",
+} as const;
+
+type Statement = keyof typeof SQL;
+
+/** What a transaction needs from its store besides its connection. */
+export interface PostgresTxHost {
+  /** Lease counts per process, read outside the transaction (a routing hint; see Tx.leaseCounts). */
+  leaseCounts(): Promise<Map<string, number>>;
+  /** The outbox tables may hold rows (only then does a claim read them). */
+  outboxMayHaveRows: boolean;
+}
+
+export class PostgresTx implements Tx {
+  /** Messages queued by this transaction, not yet claimed nor written (see pending-outbox.ts). */
+  private readonly pending = new PendingOutbox();
+  private savepoints = 0;
+
+  constructor(
+    private readonly client: PoolClient,
+    private readonly host: PostgresTxHost,
+  ) {}
+
+  /** One named statement's round trip, yielded to the runner; returns its rows. */
+  private *q<R extends QueryResultRow>(statement: Statement, values: unknown[]): Op<R[]> {
+    const config: QueryConfig = { name: statement, text: SQL[statement], values };
+    const result = (yield this.client.query<R>(config)) as QueryResult<R>;
+    return result.rows;
+  }
+
+  /** An unnamed statement (built per call, e.g. a search with a variable number of filters). */
+  private *raw<R extends QueryResultRow>(text: string, values: unknown[] = []): Op<QueryResult<R>> {
+    return (yield this.client.query<R>(text, values)) as QueryResult<R>;
+  }
+
+  *attempt(fn: () => Op<void>): Op<Error | undefined> {
+    const name = `sp${++this.savepoints}`;
+    const mark = this.pending.mark();
+    yield* this.raw(`SAVEPOINT ${name}`);
+    try {
+      yield* fn();
+    } catch (error) {
+      // A conflict with another transaction dooms this one: it must be retried whole, not skipped.
+      if (isRetryable(error)) throw error;
+      yield* this.raw(`ROLLBACK TO SAVEPOINT ${name}`);
+      this.pending.rollbackTo(mark);
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    yield* this.raw(`RELEASE SAVEPOINT ${name}`);
+    return undefined;
+  }
+
+  *tryLock(name: string): Op<boolean> {
+    const [row] = yield* this.q<{ locked: boolean }>("tryLock", [name]);
+    return row?.locked === true;
+  }
+
+  // ---- promises
+
+  *getPromise(id: string): Op<PromiseRecord | undefined> {
+    const [row] = yield* this.q<PromiseSqlRow>("getPromise", [id]);
+    return row && toPromise(row);
+  }
+
+  *insertPromise(promise: PromiseRecord): Op<void> {
+    yield* this.q("insertPromise", [
+      promise.id,
+      promise.state,
+      JSON.stringify(promise.param),
+      JSON.stringify(promise.value),
+      JSON.stringify(promise.tags),
+      promise.timeoutAt,
+      promise.createdAt,
+      promise.settledAt ?? null,
+      promise.tags[TAG.target] ?? null,
+      promise.tags[TAG.branch] ?? null,
+    ]);
+  }
+
+  *settlePromise(id: string, state: Exclude<PromiseState, "pending">, value: Value, settledAt: number): Op<void> {
+    yield* this.q("settlePromise", [id, state, JSON.stringify(value), settledAt]);
+  }
+
+  *branchSiblings(branch: string, exceptId: string): Op<PromiseRecord[]> {
+    return (yield* this.q<PromiseSqlRow>("branchSiblings", [branch, exceptId])).map(toPromise);
+  }
+
+  *duePromises(now: number, limit: number): Op<PromiseRecord[]> {
+    return (yield* this.q<PromiseSqlRow>("duePromises", [now, limit])).map(toPromise);
+  }
+
+  *searchPromises(query: PromiseQuery): Op<Page<PromiseRecord>> {
+    const rows = yield* this.searchRows<PromiseSqlRow>("promises", "tags", query);
+    return page(rows.map(toPromise), query.limit, promiseBytes);
+  }
+
+  // ---- tasks
+
+  *getTask(id: string): Op<TaskRow | undefined> {
+    const [row] = yield* this.q<TaskSqlRow>("getTask", [id]);
+    return row && toTask(row);
+  }
+
+  *putTask(task: TaskRow): Op<void> {
+    yield* this.q("putTask", [task.id, task.state, task.version, task.pid ?? null, task.ttl ?? null, task.timeoutType ?? null, task.timeoutAt ?? null]);
+  }
+
+  *dueTasks(now: number, limit: number): Op<TaskRow[]> {
+    return (yield* this.q<TaskSqlRow>("dueTasks", [now, limit])).map(toTask);
+  }
+
+  *tasksHeldBy(pid: string): Op<TaskRow[]> {
+    return (yield* this.q<TaskSqlRow>("tasksHeldBy", [pid])).map(toTask);
+  }
+
+  *shiftLeases(by: number): Op<number> {
+    return (yield* this.raw(SQL.shiftLeases, [by])).rowCount ?? 0;
+  }
+
+  *leaseCounts(): Op<Map<string, number>> {
+    return (yield this.host.leaseCounts()) as Map<string, number>;
+  }
+
+  *pendingTasksForGroup(group: string, limit: number): Op<{ id: string; version: number; target: string; tags: Record<string, string> }[]> {
+    const exact = `poll://any@${group}`;
+    const prefix = `${exact}/`;
+    return yield* this.q<{ id: string; version: number; target: string; tags: Record<string, string> }>("pendingTasksForGroup", [exact, prefix.length, prefix, limit]);
+  }
+
+  *searchTasks(query: TaskQuery): Op<Page<TaskRow>> {
+    const rows = yield* this.searchRows<TaskSqlRow>("tasks", undefined, query);
+    return page(rows.map(toTask), query.limit, (t) => t.id.length + 100);
+  }
+
+  // ---- callbacks
+
+  *addCallback(awaited: string, awaiter: string, ready: boolean): Op<void> {
+    yield* this.q("addCallback", [awaited, awaiter, ready]);
+  }
+
+  *markCallbacksReady(awaited: string): Op<string[]> {
+    return (yield* this.q<{ awaiter: string }>("markCallbacksReady", [awaited])).map((r) => r.awaiter);
+  }
+
+  *countReadyCallbacks(awaiter: string): Op<number> {
+    const [row] = yield* this.q<{ n: number }>("countReady", [awaiter]);
+    return row?.n ?? 0;
+  }
+
+  *deleteCallbacksOfAwaiter(awaiter: string): Op<void> {
+    yield* this.q("deleteCallbacksOfAwaiter", [awaiter]);
+  }
+
+  *deleteReadyCallbacksOfAwaiter(awaiter: string): Op<void> {
+    yield* this.q("deleteReadyCallbacksOfAwaiter", [awaiter]);
+  }
+
+  // ---- listeners
+
+  *addListener(promiseId: string, address: string): Op<void> {
+    yield* this.q("addListener", [promiseId, address]);
+  }
+
+  *takeListeners(promiseId: string): Op<string[]> {
+    return (yield* this.q<{ address: string }>("takeListeners", [promiseId])).map((r) => r.address);
+  }
+
+  // ---- outbox
+
+  *enqueueExecute(taskId: string, version: number, address: string): Op<void> {
+    this.pending.push({ kind: "execute", taskId, version, address });
+  }
+
+  *enqueueUnblock(promiseId: string, address: string): Op<void> {
+    this.pending.push({ kind: "unblock", promiseId, address });
+  }
+
+  /**
+   * Up to `limit` executes and `limit` unblocks from the outbox tables (when they may hold rows),
+   * then every message queued by this transaction, merged by the tables' rules (see the SQLite
+   * store's claimOutgoing).
+   */
+  *claimOutgoing(limit: number): Op<Outgoing[]> {
+    const out: Outgoing[] = [];
+    const tableExecutes = new Map<string, OutgoingExecute>();
+    const tableUnblocks = new Set<string>();
+    if (this.host.outboxMayHaveRows) {
+      const executes = yield* this.q<{ seq: number; task_id: string; version: number; address: string }>("claimExecutes", [limit]);
+      executes.sort((a, b) => a.seq - b.seq);
+      for (const e of executes) {
+        const message: OutgoingExecute = { kind: "execute", taskId: e.task_id, version: e.version, address: e.address };
+        tableExecutes.set(e.task_id, message);
+        out.push(message);
+      }
+      const unblocks = yield* this.q<{ seq: number; promise_id: string; address: string }>("claimUnblocks", [limit]);
+      unblocks.sort((a, b) => a.seq - b.seq);
+      for (const u of unblocks) {
+        tableUnblocks.add(unblockKey(u.promise_id, u.address));
+        const promise = yield* this.getPromise(u.promise_id);
+        if (promise) out.push({ kind: "unblock", promise, address: u.address });
+      }
+      if (executes.length < limit && unblocks.length < limit) this.host.outboxMayHaveRows = false;
+    }
+    for (const m of this.pending.drain()) {
+      if (m.kind === "execute") {
+        const row = tableExecutes.get(m.taskId);
+        if (row) {
+          row.version = m.version;
+          row.address = m.address;
+        } else {
+          out.push(m);
+        }
+      } else if (!tableUnblocks.has(unblockKey(m.promiseId, m.address))) {
+        const promise = yield* this.getPromise(m.promiseId);
+        if (promise) out.push({ kind: "unblock", promise, address: m.address });
+      }
+    }
+    return out;
+  }
+
+  /** Writes the forward rows and wakes their replicas (NOTIFY is delivered at commit). */
+  *forward(messages: Forward[]): Op<void> {
+    if (messages.length === 0) return;
+    yield* this.q("forward", [
+      messages.map((m) => m.replica),
+      messages.map((m) => m.stream),
+      messages.map((m) => m.pid),
+      messages.map((m) => m.address),
+      messages.map((m) => m.kind),
+      messages.map((m) => m.id),
+      messages.map((m) => m.message),
+    ]);
+    yield* this.q("notifyForward", [[...new Set(messages.map((m) => m.replica))]]);
+  }
+
+  /** Writes the messages nobody claimed to the outbox tables, before the commit. */
+  *writePending(): Op<void> {
+    if (this.pending.size === 0) return;
+    for (const m of this.pending.drain()) {
+      if (m.kind === "execute") yield* this.q("enqueueExecute", [m.taskId, m.version, m.address]);
+      else yield* this.q("enqueueUnblock", [m.promiseId, m.address]);
+    }
+    this.host.outboxMayHaveRows = true;
+  }
+
+  // ---- schedules
+
+  *getSchedule(id: string): Op<ScheduleRecord | undefined> {
+    const [row] = yield* this.q<ScheduleSqlRow>("getSchedule", [id]);
+    return row && toSchedule(row);
+  }
+
+  *insertSchedule(schedule: ScheduleRecord): Op<void> {
+    yield* this.q("insertSchedule", [
+      schedule.id,
+      schedule.cron,
+      schedule.promiseId,
+      schedule.promiseTimeout,
+      JSON.stringify(schedule.promiseParam),
+      JSON.stringify(schedule.promiseTags),
+      schedule.createdAt,
+      schedule.nextRunAt,
+      schedule.lastRunAt ?? null,
+    ]);
+  }
+
+  *deleteSchedule(id: string): Op<boolean> {
+    return ((yield* this.raw(SQL.deleteSchedule, [id])).rowCount ?? 0) > 0;
+  }
+
+  *dueSchedules(now: number, limit: number): Op<ScheduleRecord[]> {
+    return (yield* this.q<ScheduleSqlRow>("dueSchedules", [now, limit])).map(toSchedule);
+  }
+
+  *markScheduleRun(id: string, lastRunAt: number, nextRunAt: number): Op<void> {
+    yield* this.q("markScheduleRun", [id, lastRunAt, nextRunAt]);
+  }
+
+  *searchSchedules(query: ScheduleQuery): Op<Page<ScheduleRecord>> {
+    const rows = yield* this.searchRows<ScheduleSqlRow>("schedules", "promise_tags", query);
+    return page(rows.map(toSchedule), query.limit, (sc) => sc.id.length + (sc.promiseParam.data?.length ?? 0) + JSON.stringify(sc.promiseTags).length);
+  }
+
+  // ---- markers
+
+  *getMarker(name: string): Op<number | undefined> {
+    const [row] = yield* this.q<{ value: number }>("getMarker", [name]);
+    return row?.value;
+  }
+
+  *setMarker(name: string, value: number): Op<void> {
+    yield* this.q("setMarker", [name, value]);
+  }
+
+  /** One search page in id order (byte-wise: the id columns use the "C" collation). */
+  private *searchRows<Row extends QueryResultRow>(
+    table: "promises" | "tasks" | "schedules",
+    tagColumn: string | undefined,
+    query: { state?: string; tags?: Record<string, string>; cursor?: string; limit: number },
+  ): Op<Row[]> {
+    const values: unknown[] = [];
+    let sql = `SELECT * FROM ${table} WHERE true`;
+    if (query.state !== undefined) {
+      values.push(query.state);
+      sql += ` AND state = $${values.length}`;
+    }
+    if (query.cursor !== undefined) {
+      values.push(query.cursor);
+      sql += ` AND id > $${values.length}`;
+    }
+    if (tagColumn !== undefined && query.tags !== undefined && Object.keys(query.tags).length > 0) {
+      values.push(JSON.stringify(query.tags));
+      sql += ` AND ${tagColumn} @> $${values.length}::jsonb`;
+    }
+    values.push(query.limit + 1);
+    sql += ` ORDER BY id LIMIT $${values.length}`;
+    return (yield* this.raw<Row>(sql, values)).rows;
+  }
+
+  // ---- debug
+
+  *reset(): Op<void> {
+    this.pending.clear();
+    yield* this.raw(
+      "TRUNCATE outgoing_execute, outgoing_unblock, listeners, callbacks, tasks, promises, schedules, markers, forwards",
+    );
+  }
+
+  *snapshot(): Op<StoreSnapshot> {
+    yield* this.writePending(); // what this transaction queued so far is part of the state shown
+    const promises = (yield* this.raw<PromiseSqlRow>("SELECT * FROM promises ORDER BY id")).rows.map(toPromise);
+    const tasks = (yield* this.raw<TaskSqlRow & { resumes: number }>(
+      `SELECT t.*, (SELECT count(*)::int FROM callbacks c WHERE c.awaiter = t.id AND c.ready) AS resumes
+       FROM tasks t ORDER BY t.id`,
+    )).rows.map((row) => ({ ...toTask(row), resumes: row.resumes }));
+    const callbacks = (yield* this.raw<{ awaiter: string; awaited: string }>(
+      "SELECT awaiter, awaited FROM callbacks WHERE NOT ready ORDER BY awaiter, awaited",
+    )).rows;
+    const listeners = (yield* this.raw<{ id: string; address: string }>(
+      "SELECT promise_id AS id, address FROM listeners ORDER BY promise_id, address",
+    )).rows;
+    const executes = (yield* this.raw<{ taskId: string; version: number; address: string }>(
+      `SELECT task_id AS "taskId", version, address FROM outgoing_execute ORDER BY task_id`,
+    )).rows;
+    const unblockRows = (yield* this.raw<{ promise_id: string; address: string }>(
+      "SELECT promise_id, address FROM outgoing_unblock ORDER BY promise_id, address",
+    )).rows;
+    const unblocks: StoreSnapshot["unblocks"] = [];
+    for (const u of unblockRows) {
+      const promise = yield* this.getPromise(u.promise_id);
+      if (promise) unblocks.push({ promise, address: u.address });
+    }
+    return { promises, tasks, callbacks, listeners, executes, unblocks };
+  }
+}
