@@ -98,3 +98,14 @@ export function base64Json(value: unknown): string {
 export function decodeData(data: string | undefined): unknown {
   return data ? JSON.parse(Buffer.from(data, "base64").toString("utf8")) : undefined;
 }
+
+/** One protocol request straight to the server, for setting up what a CLI test then looks at. */
+export async function post(url: string, kind: string, data: object, token?: string): Promise<{ status: number; data: any }> {
+  const response = await fetch(`${url}/`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ kind, head: { corrId: `test-${Math.random()}`, version: "2026-04-01", ...(token && { auth: token }) }, data }),
+  });
+  const body = (await response.json()) as { head: { status: number }; data: any };
+  return { status: body.head.status, data: body.data };
+}

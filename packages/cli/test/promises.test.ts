@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { base64Json, cli, cliJson, decodeData, useServer } from "./helpers";
+import { base64Json, cli, cliJson, decodeData, post, useServer } from "./helpers";
 
 const env = useServer();
 const S = () => ["-S", env.url];
@@ -30,7 +30,7 @@ describe("resonate promises", () => {
   });
 
   it("resolves, rejects and cancels, with JSON values", async () => {
-    for (const id of ["p-res", "p-rej", "p-can"]) await cliJson(["promises", "create", id, "--timeout", "1h", ...S()]);
+    for (const id of ["p-res", "p-rej", "p-can"]) await post(env.url, "promise.create", { id, timeoutAt: Date.now() + 3_600_000 });
 
     const resolved = await cli(["promises", "resolve", "p-res", "--value", '{"total":42}', ...S()]);
     expect(resolved.code).toBe(0);
@@ -62,9 +62,9 @@ describe("resonate promises", () => {
 
   it("searches by state and tags, one page at a time", async () => {
     for (const id of ["s-1", "s-2", "s-3"]) {
-      await cliJson(["promises", "create", id, "--timeout", "1h", "--tags", '{"batch":"search"}', ...S()]);
+      await post(env.url, "promise.create", { id, timeoutAt: Date.now() + 3_600_000, tags: { batch: "search" } });
     }
-    await cliJson(["promises", "resolve", "s-2", ...S()]);
+    await post(env.url, "promise.settle", { id: "s-2", state: "resolved" });
 
     const table = await cli(["promises", "search", "--tags", '{"batch":"search"}', ...S()]);
     expect(table.code).toBe(0);
@@ -86,8 +86,8 @@ describe("resonate promises", () => {
   });
 
   it("registers callbacks and listeners", async () => {
-    await cliJson(["promises", "create", "cb-awaited", "--timeout", "1h", ...S()]);
-    await cliJson(["promises", "create", "cb-awaiter", "--timeout", "1h", "--tags", '{"resonate:target":"poll://any@nobody"}', ...S()]);
+    await post(env.url, "promise.create", { id: "cb-awaited", timeoutAt: Date.now() + 3_600_000 });
+    await post(env.url, "promise.create", { id: "cb-awaiter", timeoutAt: Date.now() + 3_600_000, tags: { "resonate:target": "poll://any@nobody" } });
     const callback = await cli(["promises", "register-callback", "cb-awaited", "cb-awaiter", ...S()]);
     expect(callback.code).toBe(0);
     expect(callback.stdout).toMatch(/id:\s+cb-awaited/);
