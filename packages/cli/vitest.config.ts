@@ -4,6 +4,8 @@ export default defineProject({
   test: {
     name: "cli",
     include: ["test/**/*.test.ts"],
-    testTimeout: 30_000,
+    // Each test runs the CLI as a process several times (about a second each on a busy 2-core machine).
+    testTimeout: 90_000,
+    hookTimeout: 30_000,
   },
 });
