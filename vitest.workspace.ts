@@ -2,6 +2,7 @@
 export const projects = [
   "packages/protocol",
   "packages/server",
+  "packages/server/vitest.postgres.config.ts",
   "packages/sdk",
   "packages/examples",
   "packages/e2e",

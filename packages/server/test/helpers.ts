@@ -11,6 +11,7 @@ import { operations, type StoredKind } from "../src/domain/operations";
 import { tick } from "../src/domain/tick";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store";
 import type { Op } from "../src/store/op";
+import { freshDatabase, testStore } from "./support/postgres";
 
 /** 2026-01-01T00:00:00Z, a Thursday (spec §15.1). */
 export const T = 1767225600000;
@@ -102,12 +103,16 @@ export interface Snapshot {
 }
 
 export async function startTestServer(options: Partial<StartOptions> = {}): Promise<TestServer> {
+  const storage = testStore() === "postgres" && options.db === undefined && options.storageType === undefined
+    ? { storageType: "postgres" as const, storagePostgresUrl: await freshDatabase() }
+    : {};
   const server = await startServer({
     host: "127.0.0.1",
     port: 0,
     db: ":memory:",
     debug: true,
     logLevel: "silent",
+    ...storage,
     ...options,
   } as StartOptions);
   const url = server.url;

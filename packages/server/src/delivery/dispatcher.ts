@@ -96,7 +96,7 @@ export class Dispatcher {
 
   /** A stream closed: what was offered to it and not acquired goes to another stream now. */
   disconnected(stream: StreamRef): void {
-    const orphans = this.offers.forStream(stream);
+    const orphans = this.offers.forStream(stream).filter((o) => !this.reoffering.has(o.taskId));
     if (orphans.length > 0 && !this.stopped) this.reoffer(orphans);
   }
 
@@ -114,7 +114,8 @@ export class Dispatcher {
     if (reofferAfter <= 0 || this.reofferTimer) return;
     this.reofferTimer = setInterval(() => {
       if (this.paused || this.stopped || this.offers.size === 0) return;
-      const stale = this.offers.stale(this.deps.clock.now() - reofferAfter);
+      // Offers being re-offered right now are not stale twice (their transaction may still run).
+      const stale = this.offers.stale(this.deps.clock.now() - reofferAfter).filter((o) => !this.reoffering.has(o.taskId));
       if (stale.length > 0) this.reoffer(stale);
     }, Math.max(50, Math.floor(reofferAfter / 2)));
     this.reofferTimer.unref();

@@ -43,6 +43,12 @@ export class PostgresStore implements Store, PostgresTxHost {
 
   private constructor(
     readonly pool: pg.Pool,
+    /**
+     * One connection of its own for reads made while a transaction holds a pooled connection
+     * (lease counts): taken from the main pool, they could wait forever for a connection that
+     * only the waiting transactions would give back.
+     */
+    private readonly sidePool: pg.Pool,
     readonly url: string,
     private readonly logger?: PostgresStoreOptions["logger"],
   ) {}
@@ -66,7 +72,9 @@ export class PostgresStore implements Store, PostgresTxHost {
       if (error instanceof DatabaseOpenError) throw error;
       throw new DatabaseOpenError(`cannot use PostgreSQL at ${redact(url)}: ${(error as Error).message}`);
     }
-    return new PostgresStore(pool, url, options.logger);
+    const sidePool = new pg.Pool({ connectionString: url, max: 1, types, application_name: "resonate-compat-hints" } as pg.PoolConfig);
+    sidePool.on("error", (error) => options.logger?.warn({ err: error }, "an idle PostgreSQL connection failed"));
+    return new PostgresStore(pool, sidePool, url, options.logger);
   }
 
   async transact<T>(op: (tx: Tx) => Op<T>): Promise<T> {
@@ -102,7 +110,7 @@ export class PostgresStore implements Store, PostgresTxHost {
   leaseCounts(): Promise<Map<string, number>> {
     const now = performance.now();
     if (this.leaseCache && now - this.leaseCache.at < LEASE_COUNTS_MAX_AGE_MS) return this.leaseCache.counts;
-    const counts = this.pool
+    const counts = this.sidePool
       .query<{ pid: string; n: number }>("SELECT pid, count(*)::int AS n FROM tasks WHERE state = 'acquired' GROUP BY pid")
       .then((result) => new Map(result.rows.map((r) => [r.pid, r.n])))
       .catch(() => new Map<string, number>());
@@ -120,7 +128,7 @@ export class PostgresStore implements Store, PostgresTxHost {
   }
 
   async close(): Promise<void> {
-    await this.pool.end().catch(() => {});
+    await Promise.all([this.pool.end().catch(() => {}), this.sidePool.end().catch(() => {})]);
   }
 }
 
