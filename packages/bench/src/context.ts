@@ -5,6 +5,7 @@ import path from "node:path";
 import { cpuOf } from "./analysis";
 import { CHILDREN_DIR, Child, type Marker, TSX_LOADER, childEnv, cpuMs, liveChildren, makeRunDir } from "./procs";
 import { type BenchServer, formatWarnings, serverWarnings, startServer } from "./server";
+import type { BullmqSetup } from "./bullmq";
 import type { Producer, ProducerOutput, Sdk } from "./sdks";
 
 export interface Ceilings {
@@ -20,9 +21,14 @@ export interface Ceilings {
   sqliteFull: { rate: number };
 }
 
+export type Cell = number | string | null | undefined;
+
 export interface Row {
   metric: string;
-  values: Partial<Record<Sdk | "all", number | string | null | undefined>>;
+  /** By column: an SDK, "all", "bullmq", or a ratio column (see vs-bullmq.ts). */
+  values: Partial<Record<string, Cell>>;
+  /** The figure has a BullMQ counterpart: the table adds its ratio to BullMQ's for each SDK. */
+  compare?: boolean;
 }
 
 export interface WorkloadOutput {
@@ -32,6 +38,8 @@ export interface WorkloadOutput {
   rows: Row[];
   /** The heading of the table's "all" column beside the SDK columns (default "shared"). */
   allColumn?: string;
+  /** Columns after the SDK columns (BullMQ's, and ratios to it), in order. */
+  extraColumns?: Array<{ key: string; label: string }>;
   /** Correctness problems (lost invocations, failed requests): the run is reported as failed. */
   problems: string[];
 }
@@ -40,6 +48,8 @@ export interface BenchContext {
   smoke: boolean;
   sdks: Sdk[];
   ceilings: Ceilings | undefined;
+  /** Whether each workload also runs on BullMQ (and with what), or why not. */
+  bullmq: BullmqSetup;
   /** Progress to stderr (stdout carries only tables and JSON lines). */
   log(msg: string): void;
 }
@@ -63,7 +73,7 @@ export async function runChild(file: string, arg: unknown, o: { dir: string; lab
  * producers first (SIGKILL, by pid; SIGTERM when clients are profiled), then the server (SIGTERM, so that it closes its database;
  * SIGKILL after 10 s). Nothing of one run may survive into the next.
  */
-export async function stopAll(dir: string, server: BenchServer | undefined): Promise<void> {
+export async function stopAll(dir: string, server: { child: Child; stop(): Promise<void> } | undefined): Promise<void> {
   // SIGTERM lets a profiled child write its profile; the children exit on it at once.
   const signal = process.env.BENCH_PROFILE_CLIENTS ? "SIGTERM" : "SIGKILL";
   await Promise.all(liveChildren().filter((c) => c.dir === dir && c !== server?.child).map((c) => c.stop(signal)));
@@ -137,12 +147,12 @@ export async function runOnFreshServer<R extends object>(
 }
 
 /**
- * Waits for the producer's warm-up to end, then for its output, and counts the CPU the server and
- * the workers spent in between: CPU is counted from the end of the warm-up, as the producer counts
- * its own.
+ * Waits for the producer's warm-up to end, then for its output, and counts the CPU the server (or
+ * Redis) and the workers spent in between: CPU is counted from the end of the warm-up, as the
+ * producer counts its own.
  */
 export async function measureProducer(
-  server: BenchServer,
+  server: { child: Child },
   workers: Child[],
   producer: Producer,
   timeoutMs: number,

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { BULLMQ_LABEL, bullmqSetup } from "./bullmq";
 import type { BenchContext, WorkloadOutput } from "./context";
 import { NODE_ARGS, cpuAccounts, killAllSync } from "./procs";
 import { summarizeProfile } from "./profile-summary";
@@ -24,14 +25,16 @@ const WORKLOADS = ["ceilings", "throughput", "latency", "recovery", "scale"] as 
 type Workload = (typeof WORKLOADS)[number];
 const RUNNERS: Record<Exclude<Workload, "ceilings">, (ctx: BenchContext) => Promise<WorkloadOutput>> = { throughput, latency, recovery, scale };
 
-const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk ours|official|both] [--smoke]
+const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk ours|official|both] [--no-bullmq] [--smoke]
   --workload  may be repeated or comma-separated; default: all (the ceilings always run first)
   --sdk       which SDK the clients and workers use; default: both
+  --no-bullmq do not run throughput, latency and recovery on BullMQ + Redis beside ours (also
+              BENCH_NO_BULLMQ=1); without redis-server installed they are skipped anyway
   --smoke     tiny sizes, a few seconds per workload: checks that every workload still runs
   --profile   run every server under V8's --cpu-prof; after each workload print where its CPU went
               (the profiles are kept; profiling itself slows the server, so its figures are not comparable)`;
 
-function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean } {
+function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean; noBullmq: boolean } {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== "--"), // pnpm passes a literal "--" through
     options: {
@@ -39,6 +42,7 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
       sdk: { type: "string", default: "both" },
       smoke: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      "no-bullmq": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -51,7 +55,8 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
   const workloads = asked.length === 0 ? [...WORKLOADS] : WORKLOADS.filter((w) => w === "ceilings" || asked.includes(w));
   const sdk = values.sdk!;
   if (sdk !== "both" && !(SDKS as readonly string[]).includes(sdk)) fail(`unknown sdk '${sdk}'`);
-  return { workloads, sdks: sdk === "both" ? [...SDKS] : [sdk as Sdk], smoke: values.smoke!, profile: values.profile! };
+  const noBullmq = values["no-bullmq"]! || process.env.BENCH_NO_BULLMQ === "1";
+  return { workloads, sdks: sdk === "both" ? [...SDKS] : [sdk as Sdk], smoke: values.smoke!, profile: values.profile!, noBullmq };
 }
 
 function fail(msg: string): never {
@@ -60,7 +65,7 @@ function fail(msg: string): never {
 }
 
 async function main(): Promise<void> {
-  const { workloads, sdks, smoke, profile } = parse();
+  const { workloads, sdks, smoke, profile, noBullmq } = parse();
   const profileDir = profile ? fs.mkdtempSync(path.join(os.tmpdir(), "resonate-bench-profiles-")) : undefined;
   profileServersInto(profileDir);
   const profilesSeen = new Set<string>();
@@ -72,9 +77,13 @@ async function main(): Promise<void> {
     smoke,
     sdks,
     ceilings: undefined,
+    bullmq: bullmqSetup(noBullmq),
     log: (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`),
   };
   ctx.log(`${smoke ? "smoke run" : "full run"}: ${workloads.join(", ")} with ${sdks.join(", ")} on ${machine.nproc} × ${machine.cpu}, ${machine.node}, load ${machine.loadavgAtStart.join(" ")}`);
+  const b = ctx.bullmq;
+  const bullmqLine = b.run ? `${BULLMQ_LABEL} ${b.bullmqVersion ?? "?"} on Redis ${b.redisVersion ?? "?"} (${b.redisServer}) beside ours in throughput, latency and recovery` : `${BULLMQ_LABEL}: skipped, ${b.reason}`;
+  ctx.log(bullmqLine);
   if (!smoke && machine.loadavgAtStart[0]! >= 1) ctx.log(`warning: 1-minute load average is ${machine.loadavgAtStart[0]}: other work on this machine will skew the figures`);
 
   // A run with extra flags is not the default configuration: say so in the header and in every JSON line.
@@ -82,7 +91,7 @@ async function main(): Promise<void> {
   const overridden = NODE_ARGS.length > 0 || EXTRA_SERVER_ARGS.length > 0;
   if (overridden) ctx.log(`settings changed for this run: BENCH_NODE_ARGS="${NODE_ARGS.join(" ")}" BENCH_SERVER_ARGS="${EXTRA_SERVER_ARGS.join(" ")}"`);
   process.stdout.write(
-    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, ${machine.platform}; server/our SDK on Node ${machine.node}, official SDK on Node ${machine.nodeOfficial ?? "?"}; load average at start ${machine.loadavgAtStart.join(" ")}${smoke ? "; SMOKE sizes (figures mean nothing)" : ""}${overridden ? `; NOT the defaults: node args [${NODE_ARGS.join(" ")}], server args [${EXTRA_SERVER_ARGS.join(" ")}]` : ""}\n\n`,
+    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, ${machine.platform}; server/our SDK on Node ${machine.node}, official SDK on Node ${machine.nodeOfficial ?? "?"}; load average at start ${machine.loadavgAtStart.join(" ")}${smoke ? "; SMOKE sizes (figures mean nothing)" : ""}${overridden ? `; NOT the defaults: node args [${NODE_ARGS.join(" ")}], server args [${EXTRA_SERVER_ARGS.join(" ")}]` : ""}\n${bullmqLine}\n\n`,
   );
 
   let failures = 0;
@@ -92,7 +101,7 @@ async function main(): Promise<void> {
     // Other programs' CPU over this workload, in cores (our children are reaped by now).
     const otherCores = cpu0 && cpu1 ? Math.max(0, Math.round(((cpu1.machineMs - cpu0.machineMs - (cpu1.oursMs - cpu0.oursMs)) / 1000 / seconds) * 100) / 100) : null;
     const oursCores = cpu0 && cpu1 ? Math.round(((cpu1.oursMs - cpu0.oursMs) / 1000 / seconds) * 100) / 100 : null;
-    process.stdout.write(`${table(`${name}${smoke ? " (smoke)" : ""}`, output.rows, sdks, output.allColumn)}`);
+    process.stdout.write(`${table(`${name}${smoke ? " (smoke)" : ""}`, output.rows, sdks, output.allColumn, output.extraColumns)}`);
     process.stdout.write(`(bench processes used ${oursCores ?? "?"} cores on average, other programs ${otherCores ?? "?"} of ${machine.nproc}${otherCores !== null && otherCores > 0.2 ? ": NOT a quiet machine, figures skewed" : ""})\n\n`);
     for (const p of output.problems) process.stdout.write(`PROBLEM (${name}): ${p}\n`);
     const line = {
@@ -105,6 +114,7 @@ async function main(): Promise<void> {
       machine: { ...machine, loadavgAtStart, loadavgAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) },
       cpuCores: { bench: oursCores, otherPrograms: otherCores },
       sdks,
+      bullmq: b.run ? { run: true, bullmq: b.bullmqVersion, redis: b.redisVersion } : { run: false, reason: b.reason },
       ...(overridden ? { overrides } : {}),
       params: output.params,
       results: output.results,

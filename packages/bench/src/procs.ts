@@ -63,9 +63,10 @@ export class Child {
     readonly label: string,
     command: string,
     args: string[],
-    opts: { env: NodeJS.ProcessEnv; cwd?: string; logFile?: string },
+    /** nodeArgs false: not a Node program (redis-server), so BENCH_NODE_ARGS are not put in front of its args. */
+    opts: { env: NodeJS.ProcessEnv; cwd?: string; logFile?: string; nodeArgs?: boolean },
   ) {
-    this.child = spawn(command, [...NODE_ARGS, ...args], { cwd: opts.cwd ?? REPO_ROOT, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(command, [...(opts.nodeArgs === false ? [] : NODE_ARGS), ...args], { cwd: opts.cwd ?? REPO_ROOT, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
     if (this.child.pid === undefined) throw new Error(`spawn failed: ${label}: ${command} ${args.join(" ")}`);
     this.pid = this.child.pid;
     const log = opts.logFile;

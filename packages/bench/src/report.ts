@@ -35,7 +35,7 @@ export function machineInfo(): Machine {
   };
 }
 
-function cell(v: number | string | null | undefined): string {
+export function cell(v: number | string | null | undefined): string {
   if (v === undefined) return "";
   if (v === null) return "–";
   if (typeof v === "number") {
@@ -46,13 +46,20 @@ function cell(v: number | string | null | undefined): string {
   return v;
 }
 
-/** `allLabel`: the heading of the "all" column when SDK columns sit beside it (default "shared"). */
-export function table(title: string, rows: Row[], sdks: readonly Sdk[], allLabel = "shared"): string {
-  const hasAll = rows.some((r) => r.values.all !== undefined);
-  const hasSdk = rows.some((r) => sdks.some((sdk) => r.values[sdk] !== undefined));
-  const columns: Array<Sdk | "all"> = [...(hasAll ? (["all"] as const) : []), ...(hasSdk ? sdks : [])];
-  const header = ["", ...columns.map((c) => (c === "all" ? (hasSdk ? allLabel : "value") : c))];
-  const body = rows.map((r) => [r.metric, ...columns.map((c) => cell(r.values[c]))]);
+/**
+ * `allLabel`: the heading of the "all" column when SDK columns sit beside it (default "shared");
+ * `extra`: columns after the SDK columns (BullMQ's, ratios). A column no row fills is left out.
+ */
+export function table(title: string, rows: Row[], sdks: readonly Sdk[], allLabel = "shared", extra: ReadonlyArray<{ key: string; label: string }> = []): string {
+  const filled = (key: string) => rows.some((r) => r.values[key] !== undefined);
+  const hasSdk = sdks.some(filled);
+  const columns = [
+    ...(filled("all") ? [{ key: "all", label: hasSdk ? allLabel : "value" }] : []),
+    ...(hasSdk ? sdks.map((sdk) => ({ key: sdk, label: sdk })) : []),
+    ...extra.filter((c) => filled(c.key)),
+  ];
+  const header = ["", ...columns.map((c) => c.label)];
+  const body = rows.map((r) => [r.metric, ...columns.map((c) => cell(r.values[c.key]))]);
   const widths = header.map((_, i) => Math.max(header[i]!.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [`== ${title}`, line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line), ""].join("\n");

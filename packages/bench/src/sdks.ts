@@ -14,7 +14,7 @@ export const SDK_LABEL: Record<Sdk, string> = {
 };
 
 /** BENCH_PROFILE_CLIENTS=<dir>: workers and producers run under V8's --cpu-prof, profiles in <dir>. */
-const clientProfile = (): string[] => (process.env.BENCH_PROFILE_CLIENTS ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_PROFILE_CLIENTS] : []);
+export const clientProfile = (): string[] => (process.env.BENCH_PROFILE_CLIENTS ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_PROFILE_CLIENTS] : []);
 
 function command(sdk: Sdk, role: "worker" | "producer"): { exe: string; args: string[] } {
   if (sdk === "ours") return { exe: process.execPath, args: [...clientProfile(), "--import", TSX_LOADER, path.join(CHILDREN_DIR, `ours-${role}.ts`)] };
@@ -104,7 +104,8 @@ export async function startRawWorkers(count: number, o: { url: string; dir: stri
   return workers;
 }
 
-async function launchProducer(
+/** Spawns a producer program with its plan (argv) and waits for its "ready"; its record goes to <dir>/<label>.json. */
+export async function launchProducer(
   name: string,
   exe: string,
   args: string[],

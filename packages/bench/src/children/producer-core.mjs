@@ -128,6 +128,9 @@ export async function runProducer(plan, dispatch) {
     const warm = await phase(plan, dispatch, plan.warmup, `${plan.idPrefix}-warm`);
     await Promise.race([Promise.all(warm.waits), sleep(plan.resultTimeoutMs ?? 120_000)]);
     mark("warm", { n: plan.warmup, ms: Date.now() - w0, errors: warm.state.errorCount });
+  } else {
+    // "warm" means "the measured phase starts now", which a cold run (no warm-up) also needs to say.
+    mark("warm", { n: 0, ms: 0, errors: 0 });
   }
   const cpu0 = process.cpuUsage();
   const { t0, d, c, s, r, w, lag, errors, state, waits } = await phase(plan, dispatch, plan.n, plan.idPrefix);
