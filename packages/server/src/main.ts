@@ -3,7 +3,7 @@ import { ZodError } from "zod";
 import { resolveConfig } from "./config";
 import { createLogger } from "./logger";
 import { startServer } from "./server";
-import { DatabaseOpenError } from "./store/sqlite/open";
+import { DatabaseOpenError } from "./store/open-error";
 import { ConfigurationError } from "./api/auth";
 
 // Process entry: flags and environment → config → server; SIGINT/SIGTERM close it gracefully.
@@ -14,7 +14,12 @@ const program = new Command()
   .description("A Resonate-compatible durable promise server (protocol 2026-04-01)")
   .addOption(new Option("--host <host>", "address to listen on").env("RESONATE_SERVER__HOST").default("127.0.0.1"))
   .addOption(new Option("--port <port>", "port to listen on (0 = any free port)").env("RESONATE_SERVER__PORT").default("8001"))
+  .addOption(new Option("--storage-type <type>", "where the state lives: sqlite (one server) or postgres (any number of replicas)").choices(["sqlite", "postgres"]).env("RESONATE_STORAGE__TYPE").default("sqlite"))
   .addOption(new Option("--db <path>", "SQLite database file, or :memory:").env("RESONATE_STORAGE__SQLITE__PATH").default("./resonate.db"))
+  .addOption(new Option("--storage-postgres-url <url>", "PostgreSQL connection URL, with --storage-type postgres").env("RESONATE_STORAGE__POSTGRES__URL"))
+  .addOption(new Option("--storage-postgres-pool-size <n>", "PostgreSQL connections per replica").env("RESONATE_STORAGE__POSTGRES__POOL_SIZE").default("10"))
+  .addOption(new Option("--replica-id <name>", "this server's name among the replicas of one PostgreSQL database (default: random)").env("RESONATE_CLUSTER__REPLICA_ID"))
+  .addOption(new Option("--replica-timeout <ms>", "a replica silent this long is taken for dead by the others").env("RESONATE_CLUSTER__REPLICA_TIMEOUT").default("5000"))
   .addOption(new Option("--url <url>", "external URL put in execute messages (default http://host:port)").env("RESONATE_SERVER__URL"))
   .addOption(new Option("--sync <mode>", "SQLite synchronous mode: normal survives a crash, full also power loss").choices(["normal", "full"]).env("RESONATE_STORAGE__SQLITE__SYNC").default("normal"))
   .addOption(new Option("--retry-timeout <ms>", "re-send the execute of a pending task after this long").env("RESONATE_TASKS__RETRY_TIMEOUT").default("30000"))
@@ -46,7 +51,12 @@ async function main(): Promise<void> {
     config = resolveConfig({
       host: flags.host as string,
       port: flags.port as string,
+      storageType: flags.storageType as "sqlite" | "postgres",
       db: flags.db as string,
+      storagePostgresUrl: flags.storagePostgresUrl as string | undefined,
+      storagePostgresPoolSize: flags.storagePostgresPoolSize as string,
+      replicaId: flags.replicaId as string | undefined,
+      replicaTimeout: flags.replicaTimeout as string,
       url: flags.url as string | undefined,
       sync: flags.sync as "normal" | "full",
       retryTimeout: flags.retryTimeout as string,

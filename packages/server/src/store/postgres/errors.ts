@@ -5,10 +5,11 @@ const UNIQUE_VIOLATION = "23505";
 
 /**
  * Errors after which the whole transaction is run again: a conflict with a concurrent transaction
- * (another request, another replica). Under SERIALIZABLE, PostgreSQL reports most conflicts as a
- * serialization failure; two creates of one new id race to the primary key instead, and the retry
- * then finds the row (a unique violation is retryable only because every insert in this store
- * follows a read that found no row).
+ * (another request, another replica). Row locks make most conflicts wait instead; what is left is
+ * two creates of one new id racing to the primary key — the retry then finds the row (a unique
+ * violation is retryable only because every insert in this store follows a read that found no
+ * row) — and deadlocks between transactions that lock the same rows in different orders.
+ * Serialization failures are listed for completeness (a stricter isolation level would raise them).
  */
 export function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -21,6 +21,13 @@ import { isRetryable } from "./errors";
 // One PostgreSQL transaction: the store verbs over a pooled connection. Each verb is one round
 // trip, yielded to the runner (see op.ts). Hot statements are named, so that each connection
 // parses and plans them once.
+//
+// Concurrency (transactions run at READ COMMITTED, see postgres-store.ts): every read of a promise,
+// task or schedule row locks it (FOR NO KEY UPDATE) until the transaction ends, and the domain reads
+// every row it acts on before it writes. Two transactions touching one id therefore run one after
+// the other, and the second sees what the first committed — as with SQLite's single writer. The
+// background passes take due rows with SKIP LOCKED: a row a request holds is handled next pass.
+// Two inserts of one new id meet at the primary key, and the loser is run again (errors.ts).
 
 interface PromiseSqlRow {
   id: string;
@@ -94,18 +101,18 @@ function toSchedule(row: ScheduleSqlRow): ScheduleRecord {
 }
 
 const SQL = {
-  getPromise: "SELECT * FROM promises WHERE id = $1",
+  getPromise: "SELECT * FROM promises WHERE id = $1 FOR NO KEY UPDATE",
   insertPromise: `INSERT INTO promises (id, state, param, value, tags, timeout_at, created_at, settled_at, target, branch)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   settlePromise: "UPDATE promises SET state = $2, value = $3, settled_at = $4 WHERE id = $1 AND state = 'pending'",
   branchSiblings: "SELECT * FROM promises WHERE branch = $1 AND id <> $2 ORDER BY id",
-  duePromises: "SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= $1 ORDER BY timeout_at, id LIMIT $2",
-  getTask: "SELECT * FROM tasks WHERE id = $1",
+  duePromises: "SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= $1 ORDER BY timeout_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
+  getTask: "SELECT * FROM tasks WHERE id = $1 FOR NO KEY UPDATE",
   putTask: `INSERT INTO tasks (id, state, version, pid, ttl, timeout_type, timeout_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version, pid = excluded.pid,
       ttl = excluded.ttl, timeout_type = excluded.timeout_type, timeout_at = excluded.timeout_at`,
-  dueTasks: "SELECT * FROM tasks WHERE timeout_at IS NOT NULL AND timeout_at <= $1 ORDER BY timeout_at, id LIMIT $2",
-  tasksHeldBy: "SELECT * FROM tasks WHERE pid = $1 AND state = 'acquired' ORDER BY id",
+  dueTasks: "SELECT * FROM tasks WHERE timeout_at IS NOT NULL AND timeout_at <= $1 ORDER BY timeout_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
+  tasksHeldBy: "SELECT * FROM tasks WHERE pid = $1 AND state = 'acquired' ORDER BY id FOR NO KEY UPDATE",
   shiftLeases: "UPDATE tasks SET timeout_at = timeout_at + $1 WHERE state = 'acquired' AND timeout_at IS NOT NULL",
   pendingTasksForGroup: `SELECT t.id, t.version, p.target, p.tags FROM tasks t JOIN promises p ON p.id = t.id
     WHERE t.state = 'pending' AND (p.target = $1 OR left(p.target, $2) = $3)
@@ -128,11 +135,11 @@ const SQL = {
   forward: `INSERT INTO forwards (replica, stream, pid, address, kind, target_id, message)
     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
   notifyForward: "SELECT pg_notify('resonate_forward', r) FROM unnest($1::text[]) AS r",
-  getSchedule: "SELECT * FROM schedules WHERE id = $1",
+  getSchedule: "SELECT * FROM schedules WHERE id = $1 FOR NO KEY UPDATE",
   insertSchedule: `INSERT INTO schedules (id, cron, promise_id, promise_timeout, promise_param, promise_tags, created_at, next_run_at, last_run_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   deleteSchedule: "DELETE FROM schedules WHERE id = $1",
-  dueSchedules: "SELECT * FROM schedules WHERE next_run_at <= $1 ORDER BY next_run_at, id LIMIT $2",
+  dueSchedules: "SELECT * FROM schedules WHERE next_run_at <= $1 ORDER BY next_run_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
   markScheduleRun: "UPDATE schedules SET last_run_at = $2, next_run_at = $3 WHERE id = $1",
   getMarker: "SELECT value FROM markers WHERE name = $1",
   setMarker: "INSERT INTO markers (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
