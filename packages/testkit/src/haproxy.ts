@@ -1,11 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./free-port.ts";
-import { findExecutable } from "./find-executable.ts";
-import { endpointOf, HAPROXY_TEMPLATE, renderHaproxyConfig } from "./haproxy-config.ts";
-import { haproxyCommand, type ProxyServerState, serverStates } from "./haproxy-runtime.ts";
-import { type Supervised, supervise } from "./supervise.ts";
+import { freePort } from "./free-port";
+import { findExecutable } from "./find-executable";
+import { endpointOf, HAPROXY_TEMPLATE, renderHaproxyConfig } from "./haproxy-config";
+import { haproxyCommand, type ProxyServerState, serverStates } from "./haproxy-runtime";
+import { type Supervised, supervise } from "./supervise";
 
 /** The backend section of deploy/haproxy/resonate.cfg. */
 const BACKEND = "replicas";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import type { Endpoint } from "./haproxy-config.ts";
+import type { Endpoint } from "./haproxy-config";
 
 /** The nginx configuration shipped to users (a piece of nginx's http block). */
 export const NGINX_TEMPLATE = fileURLToPath(new URL("../../../deploy/nginx/resonate.conf", import.meta.url));

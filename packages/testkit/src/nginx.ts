@@ -1,12 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findExecutable } from "./find-executable.ts";
-import { freePort } from "./free-port.ts";
-import { endpointOf } from "./haproxy-config.ts";
-import { NGINX_TEMPLATE, nginxMainConfig, renderNginxSite } from "./nginx-config.ts";
-import { type Supervised, supervise } from "./supervise.ts";
-import { waitForListener } from "./wait-for-listener.ts";
+import { findExecutable } from "./find-executable";
+import { freePort } from "./free-port";
+import { endpointOf } from "./haproxy-config";
+import { NGINX_TEMPLATE, nginxMainConfig, renderNginxSite } from "./nginx-config";
+import { type Supervised, supervise } from "./supervise";
+import { waitForListener } from "./wait-for-listener";
 
 const PORT_ATTEMPTS = 3;
 

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { findExecutable, isExecutable } from "./find-executable.ts";
+import { findExecutable, isExecutable } from "./find-executable";
 
 export interface PostgresBinaries {
   /** The folder holding initdb and postgres (psql is usually there too). */

@@ -2,12 +2,12 @@ import { execFile, execFileSync } from "node:child_process";
 import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./free-port.ts";
-import { findPostgresBinaries, type PostgresBinaries } from "./postgres-binaries.ts";
-import type { PostgresHandle, StartPostgresOptions } from "./postgres.ts";
-import { DatabaseSet } from "./postgres-databases.ts";
-import { runPsql } from "./psql.ts";
-import { type Supervised, supervise } from "./supervise.ts";
+import { freePort } from "./free-port";
+import { findPostgresBinaries, type PostgresBinaries } from "./postgres-binaries";
+import type { PostgresHandle, StartPostgresOptions } from "./postgres";
+import { DatabaseSet } from "./postgres-databases";
+import { runPsql } from "./psql";
+import { type Supervised, supervise } from "./supervise";
 
 const HOST = "127.0.0.1";
 const USER = "postgres";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { runPsql } from "./psql.ts";
+import { runPsql } from "./psql";
 
 let counter = 0;
 

@@ -1,6 +1,6 @@
-import type { PostgresHandle } from "./postgres.ts";
-import { DatabaseSet } from "./postgres-databases.ts";
-import { runPsql } from "./psql.ts";
+import type { PostgresHandle } from "./postgres";
+import { DatabaseSet } from "./postgres-databases";
+import { runPsql } from "./psql";
 
 /** RESONATE_TEST_PG_URL mode: no process of our own, only databases created on that server. */
 export async function startExternalPostgres(serverUrl: string): Promise<PostgresHandle> {

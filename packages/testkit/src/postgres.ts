@@ -1,5 +1,5 @@
-import { startExternalPostgres } from "./postgres-external.ts";
-import { startPostgresCluster } from "./postgres-cluster.ts";
+import { startExternalPostgres } from "./postgres-external";
+import { startPostgresCluster } from "./postgres-cluster";
 
 export interface StartPostgresOptions {
   /**

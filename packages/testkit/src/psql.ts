@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { findPsql } from "./postgres-binaries.ts";
+import { findPsql } from "./postgres-binaries";
 
 /**
  * Runs SQL through the psql program, so that the testkit needs no PostgreSQL client library.

@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { findExecutable } from "./find-executable.ts";
-import { OutputTail } from "./output-tail.ts";
+import { findExecutable } from "./find-executable";
+import { OutputTail } from "./output-tail";
 
 const SCRIPT = fileURLToPath(new URL("./supervise.sh", import.meta.url));
 

@@ -1,5 +1,5 @@
 import { connect } from "node:net";
-import type { Supervised } from "./supervise.ts";
+import type { Supervised } from "./supervise";
 
 /**
  * Resolves "ready" once host:port accepts a TCP connection, "exited" if the service ends first,

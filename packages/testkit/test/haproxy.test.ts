@@ -3,12 +3,12 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname } from "node:path";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
-import { HAPROXY_TEMPLATE, type ProxyHandle, renderHaproxyConfig, startProxy } from "../src/index.ts";
-import { findExecutable } from "../src/find-executable.ts";
-import { startBackend } from "./helpers/backend.ts";
-import { isAlive } from "./helpers/processes.ts";
-import { proxyContract } from "./helpers/proxy-contract.ts";
-import { openEventStream } from "./helpers/sse-client.ts";
+import { HAPROXY_TEMPLATE, type ProxyHandle, renderHaproxyConfig, startProxy } from "../src/index";
+import { findExecutable } from "../src/find-executable";
+import { startBackend } from "./helpers/backend";
+import { isAlive } from "./helpers/processes";
+import { proxyContract } from "./helpers/proxy-contract";
+import { openEventStream } from "./helpers/sse-client";
 
 describe("startProxy: HAProxy from deploy/haproxy/resonate.cfg", () => {
   proxyContract(

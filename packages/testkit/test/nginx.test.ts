@@ -2,11 +2,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { NGINX_TEMPLATE, renderNginxSite, startNginx } from "../src/index.ts";
-import { findExecutable } from "../src/find-executable.ts";
-import { startBackend } from "./helpers/backend.ts";
-import { isAlive } from "./helpers/processes.ts";
-import { proxyContract } from "./helpers/proxy-contract.ts";
+import { NGINX_TEMPLATE, renderNginxSite, startNginx } from "../src/index";
+import { findExecutable } from "../src/find-executable";
+import { startBackend } from "./helpers/backend";
+import { isAlive } from "./helpers/processes";
+import { proxyContract } from "./helpers/proxy-contract";
 
 describe("startNginx: nginx from deploy/nginx/resonate.conf", () => {
   // nginx has no health checks to wait for: a replica is in until a connection to it fails.

@@ -4,9 +4,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findPostgresBinaries, type PostgresHandle, startPostgres } from "../src/index.ts";
-import { findPsql } from "../src/postgres-binaries.ts";
-import { childrenOf, isAlive, waitUntilGone } from "./helpers/processes.ts";
+import { findPostgresBinaries, type PostgresHandle, startPostgres } from "../src/index";
+import { findPsql } from "../src/postgres-binaries";
+import { childrenOf, isAlive, waitUntilGone } from "./helpers/processes";
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const HOLD_SERVICES = fileURLToPath(new URL("./fixtures/hold-services.mts", import.meta.url));

@@ -1,9 +1,9 @@
 // The shipped HAProxy configuration in front of the real server (what `pnpm server` runs), with
 // the protocol's own traffic: a worker's poll stream and a POST that gives that worker work.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProxyHandle, startProxy } from "../src/index.ts";
-import { type RealServer, startRealServer } from "./helpers/real-server.ts";
-import { openEventStream } from "./helpers/sse-client.ts";
+import { type ProxyHandle, startProxy } from "../src/index";
+import { type RealServer, startRealServer } from "./helpers/real-server";
+import { openEventStream } from "./helpers/sse-client";
 
 const PROTOCOL_VERSION = "2026-04-01";
 

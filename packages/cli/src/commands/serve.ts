@@ -81,6 +81,10 @@ function serverOptions(flags: Record<string, unknown>, db: string | undefined): 
     const name = optionName(f.flag);
     if (flags[name] !== undefined) options[f.key] = flags[name];
   }
+  // Repeated flags arrive as a list; the environment variable as one comma-separated string.
+  if (Array.isArray(options["corsAllowOrigin"])) {
+    options["corsAllowOrigin"] = (options["corsAllowOrigin"] as string[]).flatMap((o) => o.split(",")).filter(Boolean);
+  }
   if (db !== undefined) options["db"] = db;
   if (flags["debug"]) options["debug"] = true;
   return options as ServeOptions;

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, expect, it, onTestFinished } from "vitest";
-import { type Backend, startBackend } from "./backend.ts";
-import { openEventStream } from "./sse-client.ts";
+import { type Backend, startBackend } from "./backend";
+import { openEventStream } from "./sse-client";
 
 export interface StartedProxy {
   url: string;

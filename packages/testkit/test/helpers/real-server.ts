@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../src/index.ts";
+import { freePort } from "../../src/index";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../..", import.meta.url));
 const MAIN = join(REPO_ROOT, "packages/server/src/main.ts");
