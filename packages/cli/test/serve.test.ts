@@ -23,7 +23,7 @@ describe("resonate dev", () => {
   it("serves on an in-memory database and stops cleanly on SIGTERM", async () => {
     const { child, url } = await startServing(["dev"]);
     try {
-      expect(child.output.stdout).toContain('"db":":memory:"');
+      expect(child.output.stdout).toContain('"storage":"sqlite::memory:"');
       expect((await fetch(`${url}/health`)).status).toBe(200);
       expect((await cliJson(["promises", "create", "d-1", "--timeout", "1m", "-S", url])).promise.state).toBe("pending");
       child.kill("SIGTERM");
