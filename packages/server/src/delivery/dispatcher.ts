@@ -181,7 +181,7 @@ export class Dispatcher {
   private deliver(delivery: Delivery): void {
     const { logger } = this.deps;
     const { outgoing } = delivery;
-    if (outgoing.kind === "execute") this.reoffering.delete(outgoing.taskId);
+    const reoffer = outgoing.kind === "execute" && this.reoffering.delete(outgoing.taskId);
     switch (delivery.to) {
       case "nowhere":
         if (outgoing.kind === "execute") this.offers.forget(outgoing.taskId);
@@ -202,7 +202,8 @@ export class Dispatcher {
         if (outgoing.kind === "execute") {
           this.offers.record(outgoing.taskId, outgoing.version, outgoing.address, stream, this.deps.clock.now());
         }
-        logger.debug({ ...fields(outgoing), pid: stream.id, replica: stream.replica }, "message sent");
+        if (reoffer) logger.info({ ...fields(outgoing), pid: stream.id, replica: stream.replica }, "execute re-offered to another stream");
+        else logger.debug({ ...fields(outgoing), pid: stream.id, replica: stream.replica }, "message sent");
       }
     }
   }
