@@ -5,9 +5,10 @@ export interface StartPostgresOptions {
   /**
    * Use this server instead of starting one: the handle's databases are created on it and dropped
    * by stop(). Defaults to the environment variable RESONATE_TEST_PG_URL; the URL must be allowed
-   * to CREATE DATABASE.
+   * to CREATE DATABASE. null starts a cluster even when RESONATE_TEST_PG_URL is set (for tests of
+   * the cluster itself).
    */
-  serverUrl?: string;
+  serverUrl?: string | null;
   /**
    * fsync, synchronous_commit and full_page_writes (default true: a commit waits for the disk, as
    * in production, so timings mean something). false is faster for tests that only check logic.
@@ -70,6 +71,6 @@ export interface PostgresHandle {
  * each test that needs a clean database.
  */
 export function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresHandle> {
-  const serverUrl = options.serverUrl ?? process.env.RESONATE_TEST_PG_URL;
+  const serverUrl = options.serverUrl === undefined ? process.env.RESONATE_TEST_PG_URL : options.serverUrl;
   return serverUrl ? startExternalPostgres(serverUrl) : startPostgresCluster(options);
 }

@@ -60,14 +60,14 @@ describe("startProxy: HAProxy from deploy/haproxy/resonate.cfg", () => {
     expect(again.headers["x-backend"]).toBe("healthy");
   });
 
-  it("marks a SIGKILLed replica DOWN within two seconds", async () => {
+  it("marks a SIGKILLed replica DOWN within a few seconds (about 0.75 s: two failed checks)", async () => {
     const [victim, other] = await Promise.all([startBackend("victim"), startBackend("other")]);
     onTestFinished(() => Promise.all([victim.stop(), other.stop()]).then(() => {}));
     proxy = await startProxy({ backends: [victim.url, other.url] });
     await proxy.waitForServer(0, "UP");
     const killedAt = performance.now();
     await victim.kill("SIGKILL");
-    await proxy.waitForServer(0, "DOWN", 2000);
+    await proxy.waitForServer(0, "DOWN", 3000);
     console.log(`HAProxy marked the SIGKILLed replica DOWN after ${(performance.now() - killedAt).toFixed(0)} ms`);
     expect((await proxy.servers()).map((server) => server.status)).toEqual(["DOWN", "UP"]);
   });

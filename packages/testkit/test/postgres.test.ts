@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { findPostgresBinaries, type PostgresHandle, startPostgres } from "../src/index";
 import { findPsql } from "../src/postgres-binaries";
 import { childrenOf, isAlive, waitUntilGone } from "./helpers/processes";
@@ -23,7 +23,8 @@ describe("startPostgres", () => {
   // One cluster for the tests that only need a server, as the other packages' tests should do.
   let shared: PostgresHandle;
   beforeAll(async () => {
-    shared = await startPostgres({ fsync: false });
+    // serverUrl null: these tests are about the cluster, even where RESONATE_TEST_PG_URL is set.
+    shared = await startPostgres({ fsync: false, serverUrl: null });
   });
   afterAll(async () => {
     await shared?.stop();
@@ -52,7 +53,7 @@ describe("startPostgres", () => {
   });
 
   it("stop() ends the postmaster and all its processes, and removes the folder", async () => {
-    const pg = await startPostgres();
+    const pg = await startPostgres({ serverUrl: null });
     const pid = pg.pid!;
     // Backends, checkpointer, WAL writer, autovacuum launcher, …: all must go with it.
     const children = childrenOf(pid);
@@ -68,6 +69,9 @@ describe("startPostgres", () => {
 
   it("leaves nothing running when the process that started it is SIGKILLed", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", HOLD_SERVICES], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    });
     const [line] = (await once(child.stdout!, "data")) as [Buffer];
     const held = JSON.parse(line.toString("utf8")) as {
       postgres: { pid: number; dataDir: string };
@@ -84,7 +88,7 @@ describe("startPostgres", () => {
   });
 
   it("does not outlive its supervisor either: a SIGKILLed supervisor takes the postmaster with it", async () => {
-    const pg = await startPostgres();
+    const pg = await startPostgres({ serverUrl: null });
     const supervisor = parentOf(pg.pid!);
     const children = childrenOf(pg.pid!);
     process.kill(supervisor, "SIGKILL");
@@ -115,10 +119,12 @@ describe("startPostgres", () => {
     expect(await external.psql("SELECT current_database()")).toBe(external.database);
     // A connection left open does not stop the drop.
     const held = spawn(findPsql()!, ["-X", "-d", external.url, "-c", "SELECT pg_sleep(30)"], { stdio: "ignore" });
+    onTestFinished(() => {
+      held.kill();
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await external.stop();
     expect(await shared.psql(count)).toBe("0");
-    held.kill();
   });
 
   it("says what to install when the server programs are missing", () => {

@@ -62,10 +62,10 @@ export function proxyContract(start: (backends: string[]) => Promise<StartedProx
     }
     stream.close();
     // A buffering proxy holds events until the stream ends; HAProxy without http-no-delay holds
-    // each one about 200 ms. On loopback they take a few ms; the median keeps a busy machine's
+    // each one 200 ms or more. On loopback they take a few ms; the median keeps a busy machine's
     // stray delays out of the verdict.
     delays.sort((x, y) => x - y);
-    expect(delays[3]).toBeLessThan(100);
+    expect(delays[3]).toBeLessThan(150);
   });
 
   it("after SIGKILL of a replica: its streams end, and new requests and streams reach the other", async () => {
