@@ -3,6 +3,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../src/index";
+import { resumeAfterDowntime } from "../src/domain/tick";
 import {
   R,
   T,
@@ -323,5 +324,41 @@ describe("an injected clock", () => {
     const snap = await ts.snap();
     expect(promiseOf(snap, "p")).toMatchObject({ state: "rejected_timedout", settledAt: T + 1000 });
     expect(taskOf(snap, "p").state).toBe("fulfilled");
+  });
+});
+
+describe("a restart after downtime", () => {
+  const resume = (now: number, interval = 1000) =>
+    d.store.transactSync((tx) => resumeAfterDowntime({ tx, now, retryTimeout: R, corrId: "" }, interval));
+
+  it("time during which no server ran the timeout pass does not count against the leases", () => {
+    withTask("t1");
+    acquire("t1", 0, T, 2000);
+    d.tick(T + 500); // the last pass before the server went down
+    // Down for 10 s: without the shift the first pass would take the lease back at once.
+    expect(resume(T + 10_500)).toEqual({ downtime: 10_000, leases: 1 });
+    expect(taskTimeoutOf(d.snap(), "t1")).toEqual([{ id: "t1", type: 1, timeout: T + 12_000 }]);
+    d.tick(T + 10_600);
+    expect(taskOf(d.snap(), "t1")).toMatchObject({ state: "acquired", version: 1 });
+    // The worker that is still alive heartbeats as usual; a dead one loses the lease when what was
+    // left of its ttl has passed.
+    d.tick(T + 12_000);
+    expect(taskOf(d.snap(), "t1")).toMatchObject({ state: "pending", version: 1 });
+  });
+
+  it("a second server starting at the same moment finds no pause (leases move once), nor does a short one", () => {
+    withTask("t1");
+    acquire("t1", 0, T, 2000);
+    d.tick(T);
+    expect(resume(T + 10_000).leases).toBe(1);
+    expect(resume(T + 10_000)).toEqual({ downtime: 0, leases: 0 });
+    expect(resume(T + 11_500)).toEqual({ downtime: 0, leases: 0 }); // within two intervals
+    expect(taskTimeoutOf(d.snap(), "t1")).toEqual([{ id: "t1", type: 1, timeout: T + 12_000 }]);
+  });
+
+  it("a new database has no pause to forgive", () => {
+    withTask("t1");
+    acquire("t1", 0, T, 2000);
+    expect(resume(T + 60_000)).toEqual({ downtime: 0, leases: 0 });
   });
 });
