@@ -4,12 +4,14 @@ import cors from "@fastify/cors";
 import type { ProtocolHandler } from "./api/protocol-handler";
 import type { PollRouteOptions } from "./delivery/poll-route";
 import { registerPollRoute } from "./delivery/poll-route";
+import type { Metrics } from "./observability/metrics";
 import type { Store } from "./store/store";
 
 export interface AppDeps {
   logger: Logger;
   store: Store;
   handler: ProtocolHandler;
+  metrics: Metrics;
   bodyLimit: number;
   /** Origins allowed by CORS; empty = no CORS headers at all; "*" = any origin (spec §2.7). */
   corsOrigins: readonly string[];
@@ -70,10 +72,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   methodNotAllowed("/", "POST");
   methodNotAllowed("/health", "GET");
   methodNotAllowed("/ready", "GET");
+  methodNotAllowed("/metrics", "GET");
   methodNotAllowed("/poll/:group/:id", "GET");
 
   app.get("/health", async (_request, reply) => reply.code(200).send());
   app.get("/ready", async (_request, reply) => reply.code((await deps.store.ping()) ? 200 : 503).send());
+  // Prometheus text format; the group gauges are read from the database on each scrape.
+  app.get("/metrics", async (_request, reply) => reply.code(200).type(deps.metrics.contentType).send(await deps.metrics.render()));
 
   for (const prefix of LEGACY_PREFIXES) {
     for (const url of [prefix, `${prefix}/*`]) {

@@ -69,6 +69,12 @@ export const configSchema = z.object({
   authIss: z.string().min(1).optional(),
   /** When set, tokens must carry this audience (aud). */
   authAud: z.string().min(1).optional(),
+  /**
+   * A second port serving only GET /metrics, for deployments that keep the protocol port away from
+   * the monitoring network. 0 = none (the default): /metrics is always on the main port, and a
+   * fixed default would collide when several servers share a host (replicas, tests, pnpm cluster).
+   */
+  observabilityMetricsPort: port.default(0),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

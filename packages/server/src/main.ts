@@ -35,6 +35,7 @@ const program = new Command()
   .addOption(new Option("--auth-publickey <path>", "require JWTs verified by this PEM public key (or 'none': unsigned)").env("RESONATE_AUTH__PUBLICKEY"))
   .addOption(new Option("--auth-iss <issuer>", "required token issuer").env("RESONATE_AUTH__ISS"))
   .addOption(new Option("--auth-aud <audience>", "required token audience").env("RESONATE_AUTH__AUD"))
+  .addOption(new Option("--observability-metrics-port <port>", "also serve GET /metrics on this port (0 = only on the main port)").env("RESONATE_OBSERVABILITY__METRICS_PORT").default("0"))
   .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).env("RESONATE_LOG_LEVEL").default("info"))
   .showHelpAfterError();
 
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
       corsAllowOrigin: corsOrigins(flags.corsAllowOrigin),
       debug: flags.debug === true || flags.debug === "true" || flags.debug === "1",
       logLevel: flags.logLevel as "info",
+      observabilityMetricsPort: flags.observabilityMetricsPort as string,
       authPublicKey: flags.authPublickey as string | undefined,
       authIss: flags.authIss as string | undefined,
       authAud: flags.authAud as string | undefined,

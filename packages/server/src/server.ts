@@ -16,6 +16,9 @@ import { LocalDirectory, localStream } from "./delivery/local-directory";
 import { PollRegistry } from "./delivery/registry";
 import type { StreamDirectory } from "./delivery/streams";
 import { createLogger } from "./logger";
+import { registerGroupGauges } from "./observability/group-gauges";
+import { Metrics } from "./observability/metrics";
+import { listenMetrics } from "./observability/metrics-server";
 import type { CommitHooks, Committer } from "./store/commit/committer";
 import { GroupCommit } from "./store/commit/group-commit";
 import { TransactionPerJob } from "./store/commit/transaction-per-job";
@@ -39,6 +42,10 @@ export interface RunningServer {
   commits: Committer;
   /** Present with several replicas (PostgreSQL): the other replicas and their streams. */
   cluster?: Cluster;
+  /** This server's Prometheus metrics (GET /metrics). */
+  metrics: Metrics;
+  /** The port of the separate metrics listener, when --observability-metrics-port is set. */
+  metricsPort?: number;
   /** Stops accepting, ends streams, stops the loops, and closes the store. */
   close(): Promise<void>;
 }
@@ -60,6 +67,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const store = await openStore(config, logger);
   const registry = new PollRegistry();
+  const metrics = new Metrics();
   let cluster: Cluster | undefined;
   let directory: StreamDirectory = new LocalDirectory(replica, registry);
   let serverUrl = config.url ?? `http://${config.host}:${config.port}`;
@@ -74,6 +82,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return serverUrl;
     },
     push: createHttpPush(logger.child({ component: "push" })),
+    metrics,
   });
   // Every change claims the messages it queued inside its own transaction; they leave right after
   // its commit, before the answers.
@@ -81,7 +90,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     beforeCommit: (tx) => dispatcher.claim(tx),
     afterCommit: (plan) => dispatcher.deliverAll(plan),
   };
-  const commits: Committer = store instanceof SqliteStore ? new GroupCommit(store, hooks) : new TransactionPerJob(store, hooks);
+  const observeCommit = (jobs: number, seconds: number) => metrics.committed(jobs, seconds);
+  const commits: Committer = store instanceof SqliteStore
+    ? new GroupCommit(store, hooks, observeCommit)
+    : new TransactionPerJob(store, hooks, observeCommit);
   dispatcher.attach(commits);
 
   const timeouts = new TimeoutLoop({
@@ -90,6 +102,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger: logger.child({ component: "timeouts" }),
     retryTimeout: config.retryTimeout,
     interval: config.timeoutsInterval,
+    onPass: (pass) => {
+      metrics.leasesLapsed(pass.lapsed);
+      metrics.schedulesFired(pass.schedules);
+    },
   });
   const recovery = new DisconnectRecovery({
     commits,
@@ -100,6 +116,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger: logger.child({ component: "recovery" }),
     retryTimeout: config.retryTimeout,
     graceMs: config.disconnectGrace,
+    metrics,
   });
   const handler = new ProtocolHandler({
     commits,
@@ -109,6 +126,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     emptyHeartbeat: config.emptyHeartbeat,
     debug: config.debug,
     auth,
+    metrics,
     onCommit: (kind, data, status) => {
       if (status === 200 && kind === "task.acquire") dispatcher.acquired((data as { id: string }).id);
     },
@@ -148,11 +166,24 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     throw error;
   }
 
+  registerGroupGauges({
+    metrics,
+    store,
+    registry,
+    directory: () => directory,
+    clock,
+    logger: logger.child({ component: "metrics" }),
+  });
+  if (store instanceof PostgresStore) {
+    metrics.counterFrom("resonate_store_retries_total", "PostgreSQL transactions run again after a serialisation failure or deadlock", () => store.stats.retries);
+  }
+
   const streamOf = (connection: PollConnection) => localStream(replica, connection);
   const app = await buildApp({
     logger,
     store,
     handler,
+    metrics,
     bodyLimit: config.bodyLimit,
     corsOrigins: config.corsAllowOrigin,
     poll: {
@@ -195,6 +226,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await store.close();
     throw error;
   }
+  let metricsListener: Awaited<ReturnType<typeof listenMetrics>> | undefined;
+  if (config.observabilityMetricsPort > 0) {
+    try {
+      metricsListener = await listenMetrics(metrics, config.host, config.observabilityMetricsPort, logger.child({ component: "metrics" }));
+    } catch (error) {
+      await app.close();
+      await cluster?.stop();
+      await store.close();
+      throw error;
+    }
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -217,8 +259,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     recovery,
     commits,
     ...(cluster && { cluster }),
+    metrics,
+    ...(metricsListener && { metricsPort: metricsListener.port }),
     close: () =>
       (closing ??= (async () => {
+        await metricsListener?.close();
         await app.close();
         await cluster?.stop();
         await store.close();

@@ -355,7 +355,7 @@ export function domainHarness(retryTimeout = R, emptyHeartbeat: EmptyHeartbeat =
       return store.transactSync((tx) => operation({ ...ctx(now), tx }, parsed.data));
     },
     tick(now) {
-      return store.transactSync((tx) => tick({ ...ctx(now), tx }));
+      return store.transactSync((tx) => tick({ ...ctx(now), tx })).handled;
     },
     snap() {
       return store.transactSync(function* (tx) {

@@ -6,6 +6,7 @@ import type { EmptyHeartbeat, OpContext, Reply } from "../domain/context";
 import { operations, type StoredKind } from "../domain/operations";
 import type { Op } from "../store/op";
 import type { Committer } from "../store/commit/committer";
+import type { Metrics } from "../observability/metrics";
 import { type Authenticator, isAuthorized } from "./auth";
 import { isResponse, parseEnvelope, response } from "./envelope";
 
@@ -23,6 +24,8 @@ export interface ProtocolHandlerDeps {
   auth?: Authenticator | undefined;
   /** Pause and resume the background loops (debug.start / debug.stop). */
   loops: { pause(): void; resume(): void };
+  /** Counts every answer by kind and status, and times it. */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -35,6 +38,17 @@ export class ProtocolHandler {
   constructor(private readonly deps: ProtocolHandlerDeps) {}
 
   async handle(body: string): Promise<ResponseEnvelope> {
+    const { metrics } = this.deps;
+    if (!metrics) return this.answer(body);
+    const started = performance.now();
+    const answer = await this.answer(body);
+    // Only known kinds become label values: a client must not be able to mint new series.
+    const kind = isKind(answer.kind) ? answer.kind : "unknown";
+    metrics.request(kind, answer.head.status, (performance.now() - started) / 1000);
+    return answer;
+  }
+
+  private async answer(body: string): Promise<ResponseEnvelope> {
     const envelope = parseEnvelope(body);
     if (isResponse(envelope)) return envelope;
     const { kind, corrId, head, data } = envelope;

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
-import { TICK_BATCH, resumeAfterDowntime, tick } from "../domain/tick";
+import { TICK_BATCH, type TickResult, resumeAfterDowntime, tick } from "../domain/tick";
 import type { Committer } from "../store/commit/committer";
 
 export interface TimeoutLoopDeps {
@@ -9,6 +9,8 @@ export interface TimeoutLoopDeps {
   logger: Logger;
   retryTimeout: number;
   interval: number;
+  /** Told what each pass did (metrics). */
+  onPass?: (result: TickResult) => void;
 }
 
 /**
@@ -23,9 +25,11 @@ export class TimeoutLoop {
 
   constructor(private readonly deps: TimeoutLoopDeps) {}
 
-  runOnce(now = this.deps.clock.now()): Promise<number> {
+  async runOnce(now = this.deps.clock.now()): Promise<TickResult> {
     const { retryTimeout, logger } = this.deps;
-    return this.deps.commits.submit((tx) => tick({ tx, now, retryTimeout, corrId: "" }, logger));
+    const result = await this.deps.commits.submit((tx) => tick({ tx, now, retryTimeout, corrId: "" }, logger));
+    this.deps.onPass?.(result);
+    return result;
   }
 
   /**
@@ -47,7 +51,7 @@ export class TimeoutLoop {
       if (!this.paused) {
         try {
           // A full batch means a backlog: go again at once rather than wait a whole interval.
-          if ((await this.runOnce()) >= TICK_BATCH) delay = 0;
+          if ((await this.runOnce()).handled >= TICK_BATCH) delay = 0;
         } catch (error) {
           this.deps.logger.error({ err: error }, "timeout pass failed; retrying next interval");
         }

@@ -36,6 +36,11 @@ export class ClusterDirectory implements StreamDirectory {
     return this.registry.hasId(pid) || (this.remotePids.get(pid) ?? 0) > 0;
   }
 
+  all(): StreamRef[] {
+    const local = this.registry.all().map((c) => localStream(this.replica, c));
+    return [...local, ...[...this.remote.values()].flat()];
+  }
+
   /** The other replicas' streams, replaced whole (a full read). */
   replaceRemote(streams: RemoteStream[]): void {
     this.remote = new Map();

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import { lapseLeasesHeldBy } from "../domain/leases";
+import type { Metrics } from "../observability/metrics";
 import type { Committer } from "../store/commit/committer";
 import type { StreamDirectory } from "./streams";
 
@@ -12,6 +13,8 @@ export interface DisconnectRecoveryDeps {
   retryTimeout: number;
   /** How long a process may stay disconnected before its leases are taken back. */
   graceMs: number;
+  /** Counts the leases taken back. */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -60,6 +63,7 @@ export class DisconnectRecovery {
       this.deps.logger.error({ err: error, pid }, "taking back a gone process's leases failed; its ttl still applies");
       return [];
     }
+    this.deps.metrics?.leasesRecovered(ids.length);
     if (ids.length > 0) {
       this.deps.logger.info({ pid, tasks: ids.length }, "process gone: its leases were taken back and its tasks re-dispatched");
     }

@@ -3,6 +3,7 @@ import { parseAddress } from "@resonate-compat/protocol";
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import { delayedUntil } from "../domain/create";
+import type { Metrics } from "../observability/metrics";
 import type { Committer } from "../store/commit/committer";
 import type { Op } from "../store/op";
 import type { Forward, Outgoing, Tx } from "../store/store";
@@ -28,6 +29,8 @@ export interface DispatcherDeps {
   /** Sends a message to an http(s) address; failures are only logged (spec §7.4). */
   push: (url: string, message: Message) => void;
   random?: () => number;
+  /** Counts messages, their outcomes and re-offers. */
+  metrics?: Metrics | undefined;
 }
 
 /** Where one claimed message goes, decided inside the transaction that claimed it. */
@@ -168,7 +171,9 @@ export class Dispatcher {
 
   /** The other commit hook: after the commit, hands each message to its stream or URL. */
   deliverAll(plan: Delivery[]): void {
+    const { metrics } = this.deps;
     for (const delivery of plan) {
+      metrics?.message(delivery.outgoing.kind);
       // One undeliverable message must never take the dispatcher (or the process) down.
       try {
         this.deliver(delivery);
@@ -179,16 +184,18 @@ export class Dispatcher {
   }
 
   private deliver(delivery: Delivery): void {
-    const { logger } = this.deps;
+    const { logger, metrics } = this.deps;
     const { outgoing } = delivery;
     const reoffer = outgoing.kind === "execute" && this.reoffering.delete(outgoing.taskId);
     switch (delivery.to) {
       case "nowhere":
         if (outgoing.kind === "execute") this.offers.forget(outgoing.taskId);
+        metrics?.delivery("dropped");
         logger.debug({ ...fields(outgoing) }, delivery.why);
         return;
       case "http":
         this.deps.push(delivery.url, delivery.message);
+        metrics?.delivery("http");
         return;
       case "stream": {
         const { stream } = delivery;
@@ -196,12 +203,15 @@ export class Dispatcher {
         const sent = stream.connection ? stream.connection.send(delivery.message) : true;
         if (!sent) {
           if (outgoing.kind === "execute") this.offers.forget(outgoing.taskId);
+          metrics?.delivery("dropped");
           logger.warn({ ...fields(outgoing), pid: stream.id }, "message dropped: stream closed or its buffer is full");
           return;
         }
         if (outgoing.kind === "execute") {
           this.offers.record(outgoing.taskId, outgoing.version, outgoing.address, stream, this.deps.clock.now());
         }
+        metrics?.delivery(stream.connection ? "sent" : "forwarded");
+        if (reoffer) metrics?.reoffered();
         if (reoffer) logger.info({ ...fields(outgoing), pid: stream.id, replica: stream.replica }, "execute re-offered to another stream");
         else logger.debug({ ...fields(outgoing), pid: stream.id, replica: stream.replica }, "message sent");
       }

@@ -16,6 +16,10 @@ export class LocalDirectory implements StreamDirectory {
   isConnected(pid: string): boolean {
     return this.registry.hasId(pid);
   }
+
+  all(): StreamRef[] {
+    return this.registry.all().map((c) => localStream(this.replica, c));
+  }
 }
 
 export function localStream(replica: string, connection: PollConnection): StreamRef {

@@ -33,6 +33,8 @@ export interface StreamDirectory {
   inGroup(group: string): StreamRef[];
   /** Whether any stream, in any group, on any live replica, belongs to this process id. */
   isConnected(pid: string): boolean;
+  /** Every stream, of every group (for metrics and the admin API). */
+  all(): StreamRef[];
 }
 
 /**

@@ -10,10 +10,24 @@ export const TICK_BATCH = 1000;
 /** The marker the pass leaves in the store: when it last ran (see resumeAfterDowntime). */
 export const LAST_TICK = "last_tick_at";
 
+/** What one pass did, by kind of row (the loop reports it to the metrics). */
+export interface TickResult {
+  /** Promises whose deadline passed. */
+  promises: number;
+  /** Pending tasks whose execute was sent again. */
+  retries: number;
+  /** Acquired tasks whose lease lapsed, taken back. */
+  lapsed: number;
+  /** Schedules fired (each created a promise). */
+  schedules: number;
+  /** Rows handled in all: a full batch of any kind means a backlog. */
+  handled: number;
+}
+
 /**
  * One timeout pass at `ctx.now` (spec §8.1), inside the caller's transaction: expire promises,
  * re-send executes of pending tasks whose retry is due, take back lapsed leases, fire schedules.
- * Returns how many rows it handled, so that a caller can run again at once after a full batch.
+ * Returns what it handled, so that a caller can run again at once after a full batch.
  *
  * With several server replicas on one database each runs the pass; a lock taken in the
  * transaction lets one of them do it at a time, so that nothing is done twice.
@@ -21,9 +35,10 @@ export const LAST_TICK = "last_tick_at";
  * One bad row must not stop the pass for everybody: each row (and the promise batch as a whole)
  * runs in a savepoint; a failing row is logged and skipped, the rest commits.
  */
-export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<number> {
+export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResult> {
   const { tx, now } = ctx;
-  if (!(yield* tx.tryLock("timeouts"))) return 0;
+  const result: TickResult = { promises: 0, retries: 0, lapsed: 0, schedules: 0, handled: 0 };
+  if (!(yield* tx.tryLock("timeouts"))) return result;
   const skip = (what: string, id: string, error: Error | undefined) => {
     if (error) log?.error({ err: error, [what]: id }, "timeout pass skipped a row it could not process");
   };
@@ -32,12 +47,18 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<number> {
   const batchError = due.length === 0 ? undefined : yield* tx.attempt(() => settleAll(ctx, due.map(timeoutSettlement)));
   if (batchError) {
     // Settle them one by one, so that only the bad one is left behind.
-    for (const promise of due) skip("promise", promise.id, yield* tx.attempt(() => settleAll(ctx, [timeoutSettlement(promise)])));
+    for (const promise of due) {
+      const error = yield* tx.attempt(() => settleAll(ctx, [timeoutSettlement(promise)]));
+      skip("promise", promise.id, error);
+      if (!error) result.promises++;
+    }
+  } else {
+    result.promises = due.length;
   }
 
   const tasks = yield* tx.dueTasks(now, TICK_BATCH);
   for (const task of tasks) {
-    skip("task", task.id, yield* tx.attempt(function* () {
+    const error = yield* tx.attempt(function* () {
       if (task.state === "pending") {
         yield* tx.putTask({ ...task, timeoutAt: now + ctx.retryTimeout });
         yield* enqueueExecute(ctx, task.id, task.version);
@@ -48,13 +69,21 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<number> {
       } else {
         yield* tx.putTask({ id: task.id, state: task.state, version: task.version });
       }
-    }));
+    });
+    skip("task", task.id, error);
+    if (!error && task.state === "pending") result.retries++;
+    if (!error && task.state === "acquired") result.lapsed++;
   }
 
   const schedules = yield* tx.dueSchedules(now, TICK_BATCH);
-  for (const schedule of schedules) skip("schedule", schedule.id, yield* tx.attempt(() => fireSchedule(ctx, schedule)));
+  for (const schedule of schedules) {
+    const error = yield* tx.attempt(() => fireSchedule(ctx, schedule));
+    skip("schedule", schedule.id, error);
+    if (!error) result.schedules++;
+  }
   yield* tx.setMarker(LAST_TICK, now);
-  return due.length + tasks.length + schedules.length;
+  result.handled = due.length + tasks.length + schedules.length;
+  return result;
 }
 
 /**

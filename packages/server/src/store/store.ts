@@ -41,6 +41,15 @@ export interface Page<T> {
   cursor?: string;
 }
 
+/** A group's tasks as `taskGroups` counts them. */
+export interface TaskGroupCounts {
+  group: string;
+  pending: number;
+  acquired: number;
+  /** created_at of the group's oldest pending task's promise; absent with no pending task. */
+  oldestPendingAt?: number;
+}
+
 export interface PromiseQuery {
   state?: PromiseState;
   tags?: Record<string, string>;
@@ -132,6 +141,12 @@ export interface Tx {
    */
   pendingTasksForGroup(group: string, limit: number): Op<{ id: string; version: number; target: string; tags: Record<string, string> }[]>;
   searchTasks(query: TaskQuery): Op<Page<TaskRow>>;
+  /**
+   * Pending and acquired tasks counted by the group of their target (poll://any@<group>[/…]), with
+   * the creation time of each group's oldest pending task. Reads at most `limit` tasks of each
+   * state, through the partial indexes on pending and held tasks: the counts stop there.
+   */
+  taskGroups(limit: number): Op<TaskGroupCounts[]>;
 
   // Callbacks: "when `awaited` settles, resume the task of `awaiter`".
   addCallback(awaited: string, awaiter: string, ready: boolean): Op<void>;

@@ -18,3 +18,6 @@ export interface CommitHooks<F> {
 export interface Committer {
   submit<T>(job: (tx: Tx) => Op<T>): Promise<T>;
 }
+
+/** Told of every committed transaction: how many jobs it ran and how long it took (metrics). */
+export type CommitObserver = (jobs: number, seconds: number) => void;

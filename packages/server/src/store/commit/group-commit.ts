@@ -1,6 +1,6 @@
 import type { Op } from "../op";
 import type { Tx } from "../store";
-import type { CommitHooks, Committer } from "./committer";
+import type { CommitHooks, CommitObserver, Committer } from "./committer";
 
 /** A store whose transactions run to their end synchronously (SQLite). */
 export interface SyncTransactor {
@@ -34,6 +34,7 @@ export class GroupCommit<F = void> implements Committer {
   constructor(
     private readonly store: SyncTransactor,
     private readonly hooks?: CommitHooks<F>,
+    private readonly observe?: CommitObserver,
   ) {}
 
   /** Runs `run` in the next batch; resolves with its result once the batch has committed. */
@@ -63,6 +64,7 @@ export class GroupCommit<F = void> implements Committer {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     let finished: F | undefined;
     const hooks = this.hooks;
+    const started = this.observe ? performance.now() : 0;
     try {
       finished = this.store.transactSync(function* (tx) {
         if (batch.length === 1) {
@@ -86,6 +88,7 @@ export class GroupCommit<F = void> implements Committer {
     }
     this.stats.batches++;
     this.stats.jobs += batch.length;
+    this.observe?.(batch.length, (performance.now() - started) / 1000);
     if (hooks) hooks.afterCommit(finished as F);
     batch.forEach((job, i) => {
       const outcome = outcomes[i]!;

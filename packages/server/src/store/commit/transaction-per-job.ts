@@ -1,6 +1,6 @@
 import type { Op } from "../op";
 import type { Store, Tx } from "../store";
-import type { CommitHooks, Committer } from "./committer";
+import type { CommitHooks, CommitObserver, Committer } from "./committer";
 
 /**
  * A committer for a store with concurrent writers (PostgreSQL): each job runs in a transaction of
@@ -12,15 +12,19 @@ export class TransactionPerJob<F> implements Committer {
   constructor(
     private readonly store: Store,
     private readonly hooks: CommitHooks<F>,
+    private readonly observe?: CommitObserver,
   ) {}
 
   async submit<T>(job: (tx: Tx) => Op<T>): Promise<T> {
     const hooks = this.hooks;
+    // Includes the waits for a pooled connection and for row locks, and any retries.
+    const started = this.observe ? performance.now() : 0;
     const { value, finished } = await this.store.transact(function* (tx) {
       const value = yield* job(tx);
       const finished = yield* hooks.beforeCommit(tx);
       return { value, finished };
     });
+    this.observe?.(1, (performance.now() - started) / 1000);
     hooks.afterCommit(finished);
     return value;
   }

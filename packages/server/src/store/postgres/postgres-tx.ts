@@ -12,6 +12,7 @@ import type {
   PromiseQuery,
   ScheduleQuery,
   StoreSnapshot,
+  TaskGroupCounts,
   TaskQuery,
   TaskRow,
   Tx,
@@ -117,6 +118,20 @@ const SQL = {
   pendingTasksForGroup: `SELECT t.id, t.version, p.target, p.tags FROM tasks t JOIN promises p ON p.id = t.id
     WHERE t.state = 'pending' AND (p.target = $1 OR left(p.target, $2) = $3)
     ORDER BY p.created_at, t.id LIMIT $4`,
+  // Each half walks one partial index (tasks_pending, tasks_holder) and stops at its limit.
+  taskGroups: `SELECT grp AS "group", count(*) FILTER (WHERE state = 'pending')::int AS pending,
+      count(*) FILTER (WHERE state = 'acquired')::int AS acquired,
+      min(created_at) FILTER (WHERE state = 'pending') AS oldest
+    FROM (
+      SELECT state, created_at, split_part(substr(target, 12), '/', 1) AS grp FROM (
+        (SELECT t.state, p.created_at, p.target FROM tasks t JOIN promises p ON p.id = t.id
+          WHERE t.state = 'pending' AND left(p.target, 11) = 'poll://any@' LIMIT $1)
+        UNION ALL
+        (SELECT t.state, p.created_at, p.target FROM tasks t JOIN promises p ON p.id = t.id
+          WHERE t.state = 'acquired' AND left(p.target, 11) = 'poll://any@' LIMIT $1)
+      ) live
+    ) grouped
+    GROUP BY grp ORDER BY grp`,
   addCallback: `INSERT INTO callbacks (awaited, awaiter, ready) VALUES ($1, $2, $3)
     ON CONFLICT (awaited, awaiter) DO UPDATE SET ready = callbacks.ready OR excluded.ready`,
   markCallbacksReady: "UPDATE callbacks SET ready = true WHERE awaited = $1 RETURNING awaiter",
@@ -270,6 +285,11 @@ export class PostgresTx implements Tx {
     const exact = `poll://any@${group}`;
     const prefix = `${exact}/`;
     return yield* this.q<{ id: string; version: number; target: string; tags: Record<string, string> }>("pendingTasksForGroup", [exact, prefix.length, prefix, limit]);
+  }
+
+  *taskGroups(limit: number): Op<TaskGroupCounts[]> {
+    const rows = yield* this.q<{ group: string; pending: number; acquired: number; oldest: string | number | null }>("taskGroups", [limit]);
+    return rows.map((r) => ({ group: r.group, pending: r.pending, acquired: r.acquired, ...(r.oldest !== null && { oldestPendingAt: Number(r.oldest) }) }));
   }
 
   *searchTasks(query: TaskQuery): Op<Page<TaskRow>> {

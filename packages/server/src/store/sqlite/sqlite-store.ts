@@ -12,6 +12,7 @@ import type {
   ScheduleQuery,
   Store,
   StoreSnapshot,
+  TaskGroupCounts,
   TaskQuery,
   TaskRow,
   Tx,
@@ -171,6 +172,26 @@ export class SqliteStore implements Store, Tx {
         `SELECT t.id, t.version, p.target, p.tags FROM tasks t JOIN promises p ON p.id = t.id
          WHERE t.state = 'pending' AND (p.target = ? OR substr(p.target, 1, ?) = ?)
          ORDER BY p.created_at, t.id LIMIT ?`,
+      ),
+
+      // Each half walks one partial index (tasks_pending, tasks_holder) and stops at its limit.
+      taskGroups: p(
+        `SELECT grp AS "group", sum(state = 'pending') AS pending, sum(state = 'acquired') AS acquired,
+                min(CASE WHEN state = 'pending' THEN created_at END) AS oldest
+         FROM (
+           SELECT state, created_at,
+                  CASE WHEN instr(rest, '/') > 0 THEN substr(rest, 1, instr(rest, '/') - 1) ELSE rest END AS grp
+           FROM (
+             SELECT * FROM (SELECT t.state, p.created_at, substr(p.target, 12) AS rest
+               FROM tasks t JOIN promises p ON p.id = t.id
+               WHERE t.state = 'pending' AND substr(p.target, 1, 11) = 'poll://any@' LIMIT ?)
+             UNION ALL
+             SELECT * FROM (SELECT t.state, p.created_at, substr(p.target, 12) AS rest
+               FROM tasks t INDEXED BY tasks_holder JOIN promises p ON p.id = t.id
+               WHERE t.pid IS NOT NULL AND t.state = 'acquired' AND substr(p.target, 1, 11) = 'poll://any@' LIMIT ?)
+           )
+         )
+         GROUP BY grp ORDER BY grp`,
       ),
 
       addCallback: p(
@@ -379,6 +400,11 @@ export class SqliteStore implements Store, Tx {
       tags: string;
     }[];
     return rows.map((r) => ({ id: r.id, version: r.version, target: r.target, tags: JSON.parse(r.tags) as Record<string, string> }));
+  }
+
+  *taskGroups(limit: number): Op<TaskGroupCounts[]> {
+    const rows = this.s.taskGroups.all(limit, limit) as { group: string; pending: number; acquired: number; oldest: number | null }[];
+    return rows.map((r) => ({ group: r.group, pending: r.pending, acquired: r.acquired, ...(r.oldest !== null && { oldestPendingAt: r.oldest }) }));
   }
 
   *searchTasks(query: TaskQuery): Op<Page<TaskRow>> {

@@ -1,0 +1,176 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+// The server's Prometheus metrics. One Registry per server instance (tests start several servers in
+// one process; the global registry would mix them). Names follow the reference server where it has
+// them (resonate_request_total, resonate_messages_total, …); base units in names, `_total` for
+// counters, and labels with few values only (kind, status, group — never an id).
+//
+// What is counted as it happens lives here; what describes the stored state (backlog, tasks in
+// flight, oldest pending task) is read from the database at scrape time (group-gauges.ts), so that
+// every replica of a shared database reports the same figures.
+
+/** Request durations: protocol requests take from tens of microseconds (SQLite) to a second under load. */
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Commit latencies: one SQLite batch commits in well under a millisecond; PostgreSQL in a few. */
+const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+/** Jobs per commit: 1 for PostgreSQL, up to the group commit's 256 for SQLite. */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+/** Where a claimed message went (resonate_deliveries_total{status}). */
+export type DeliveryStatus = "sent" | "forwarded" | "http" | "dropped";
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly scrapeHooks: (() => Promise<void>)[] = [];
+
+  private readonly requests = new Counter({
+    name: "resonate_request_total",
+    help: "Protocol requests answered, by kind and response status",
+    labelNames: ["kind", "status"] as const,
+    registers: [this.registry],
+  });
+  private readonly requestDuration = new Histogram({
+    name: "resonate_request_duration_seconds",
+    help: "Time to answer a protocol request (parse, transaction, commit), by kind",
+    labelNames: ["kind"] as const,
+    buckets: REQUEST_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly messages = new Counter({
+    name: "resonate_messages_total",
+    help: "Execute and unblock messages claimed from the outbox for delivery, by kind",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  private readonly deliveries = new Counter({
+    name: "resonate_deliveries_total",
+    help: "Claimed messages by outcome: sent on a stream of this replica, forwarded to another replica, pushed over http, or dropped",
+    labelNames: ["status"] as const,
+    registers: [this.registry],
+  });
+  private readonly schedulePromises = new Counter({
+    name: "resonate_schedule_promises_total",
+    help: "Promises created by schedules firing",
+    registers: [this.registry],
+  });
+  private readonly leaseLapses = new Counter({
+    name: "resonate_lease_lapses_total",
+    help: "Leases that lapsed without a heartbeat and were taken back by the timeout pass",
+    registers: [this.registry],
+  });
+  private readonly recoveries = new Counter({
+    name: "resonate_disconnect_recoveries_total",
+    help: "Leases taken back because their process's stream closed and it did not reconnect within the grace",
+    registers: [this.registry],
+  });
+  private readonly reoffers = new Counter({
+    name: "resonate_reoffers_total",
+    help: "Executes nobody acquired in time, offered again to another stream of the group",
+    registers: [this.registry],
+  });
+  private readonly batchSize = new Histogram({
+    name: "resonate_store_batch_size",
+    help: "Jobs (requests, background passes) per committed transaction: the group commit's batch on SQLite, 1 on PostgreSQL",
+    buckets: BATCH_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly commitDuration = new Histogram({
+    name: "resonate_store_commit_duration_seconds",
+    help: "Time from the start of a write transaction to its commit, with its jobs and the claim of its messages",
+    buckets: COMMIT_BUCKETS,
+    registers: [this.registry],
+  });
+
+  // prom-client hashes the label object on every call; the request path keeps each series' child
+  // instead (a few µs per request less). Label values are few, so these maps stay small.
+  private readonly requestChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  private readonly messageChildren = new Map<string, { inc(): void }>();
+  private readonly deliveryChildren = new Map<string, { inc(): void }>();
+
+  /** One protocol request answered. `kind` must be a known kind (or "unknown"): it is a label. */
+  request(kind: string, status: number, seconds: number): void {
+    const key = `${kind} ${status}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      child = { count: this.requests.labels(kind, String(status)), duration: this.requestDuration.labels(kind) };
+      this.requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.duration.observe(seconds);
+  }
+
+  message(kind: "execute" | "unblock"): void {
+    child(this.messageChildren, kind, () => this.messages.labels(kind)).inc();
+  }
+
+  delivery(status: DeliveryStatus): void {
+    child(this.deliveryChildren, status, () => this.deliveries.labels(status)).inc();
+  }
+
+  schedulesFired(n: number): void {
+    if (n > 0) this.schedulePromises.inc(n);
+  }
+
+  leasesLapsed(n: number): void {
+    if (n > 0) this.leaseLapses.inc(n);
+  }
+
+  leasesRecovered(n: number): void {
+    if (n > 0) this.recoveries.inc(n);
+  }
+
+  reoffered(): void {
+    this.reoffers.inc();
+  }
+
+  /** One transaction committed with `jobs` jobs in `seconds`. */
+  committed(jobs: number, seconds: number): void {
+    this.batchSize.observe(jobs);
+    this.commitDuration.observe(seconds);
+  }
+
+  /** A counter read from elsewhere at scrape time (e.g. the PostgreSQL store's retries). */
+  counterFrom(name: string, help: string, read: () => number): void {
+    let last = 0;
+    const registry = this.registry;
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const value = read();
+        if (value > last) this.inc(value - last);
+        last = value;
+      },
+    });
+  }
+
+  /** A gauge with labels, filled at scrape time by `fill` (the previous scrape's series are dropped first). */
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** Runs before every scrape, e.g. to read the stored state into gauges; awaited in order. */
+  onScrape(hook: () => Promise<void>): void {
+    this.scrapeHooks.push(hook);
+  }
+
+  /** The Prometheus text exposition of every metric, after the scrape hooks ran. */
+  async render(): Promise<string> {
+    for (const hook of this.scrapeHooks) await hook();
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+function child<C>(cache: Map<string, C>, key: string, make: () => C): C {
+  let found = cache.get(key);
+  if (found === undefined) {
+    found = make();
+    cache.set(key, found);
+  }
+  return found;
+}
