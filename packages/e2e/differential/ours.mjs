@@ -47,7 +47,9 @@ async function freePort() {
  */
 export async function startServer({ node = findNode20(), logDir } = {}) {
   const port = await freePort();
-  const args = ["--import", TSX_LOADER, SERVER_MAIN, "--host", "127.0.0.1", "--port", String(port), "--db", ":memory:", "--debug", "--log-level", "warn"];
+  // DIFF_SERVER_ARGS: extra server flags (split on spaces), e.g. the PostgreSQL store's.
+  const extra = (process.env.DIFF_SERVER_ARGS ?? "").split(" ").filter(Boolean);
+  const args = ["--import", TSX_LOADER, SERVER_MAIN, "--host", "127.0.0.1", "--port", String(port), "--db", ":memory:", "--debug", "--log-level", "warn", ...extra];
   const child = spawn(node, args, { cwd: REPO_ROOT, env: { ...process.env, TZ: "UTC" }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.setEncoding("utf8");

@@ -7,6 +7,7 @@
 // of differential/known-bugs.mjs fail as well. A failure prints the seed, the step and the command
 // that replays it; deliberate differences are listed in docs/deviations.md.
 import { type ChildProcess, spawn } from "node:child_process";
+import { startPostgres } from "@resonate-compat/testkit";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, expect, test } from "vitest";
@@ -67,57 +68,75 @@ interface Summary {
   coverage: Record<string, number>;
 }
 
+/** Runs the differential runner against a server with these extra flags; checks its summary. */
+async function runDifferential(seeds: number[], steps: number, serverArgs: string[]): Promise<void> {
+  if (seeds.some((s) => !Number.isInteger(s)) || !Number.isInteger(steps) || steps < 1) throw new Error("bad DIFF_SEEDS / DIFF_PG_SEEDS / DIFF_STEPS");
+  console.log(`[differential] seeds ${seeds.join(",")}, ${steps} steps per seed (${seeds.length * steps} steps); replay one with: node packages/e2e/differential/runner.mjs --replay SEED:STEP`);
+
+  const args = [RUNNER, "--seeds", seeds.join(","), "--steps", String(steps), "--quiet", "--max-report", "5"];
+  if (process.env["DIFF_NO_ALLOWLIST"] === "1") args.push("--no-allowlist"); // known bugs fail too (check a fix)
+  const child = spawn(NODE22, args, {
+    cwd: path.join(E2E_ROOT, "..", ".."),
+    env: { ...process.env, NODE20: process.execPath, TZ: "UTC", DIFF_SERVER_ARGS: serverArgs.join(" ") },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // own process group, so that a timeout can take the server child down too
+  });
+  runner = child;
+  let out = "";
+  let err = "";
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => (out += c));
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
+
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      err += `\n[differential] runner killed after ${TIMEOUT_MS} ms`;
+    }, TIMEOUT_MS);
+    child.on("exit", (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+
+  const lines = out.split("\n");
+  const summaryLine = lines.find((l) => l.startsWith("DIFFERENTIAL-SUMMARY "));
+  console.log(lines.filter((l) => !l.startsWith("DIFFERENTIAL-SUMMARY ")).join("\n").trim());
+  if (err.trim()) console.log(`[differential] runner stderr:\n${err.trim()}`);
+  expect(summaryLine, "the runner printed no summary (harness failure, see its output above)").toBeDefined();
+  const summary = JSON.parse(summaryLine!.slice("DIFFERENTIAL-SUMMARY ".length)) as Summary;
+
+  console.log(`[differential] steps run: ${summary.stepsRun}; seeds: ${seeds.join(",")}`);
+  const failures = summary.unexplained.map((u) => `seed ${u.seed} step ${u.step} (${u.kind}): ${u.what.join(" | ")}\n    replay: ${u.replay}`);
+  expect(failures, "unexplained differences between our server and LocalNetwork").toEqual([]);
+  expect(code).toBe(0);
+  expect(summary.stepsRun).toBe(seeds.length * steps);
+  if (summary.stepsRun >= 2000) {
+    const missing = MUST_SUCCEED.filter((k) => !summary.coverage[k]);
+    expect(missing, "kinds that never succeeded in this run (the generator lost coverage)").toEqual([]);
+  }
+}
+
 test(
-  `differential vs the SDK's LocalNetwork: seeds ${SEEDS.join(",")} × ${STEPS} steps`,
+  `differential vs the SDK's LocalNetwork (SQLite): seeds ${SEEDS.join(",")} × ${STEPS} steps`,
+  () => runDifferential(SEEDS, STEPS, []),
+  TIMEOUT_MS + 10_000,
+);
+
+// The same answers on the PostgreSQL store: fewer seeds (every request is a few round trips).
+const PG_SEEDS = (process.env["DIFF_PG_SEEDS"] ?? "1,2").split(",").map((s) => Number(s.trim()));
+test(
+  `differential vs the SDK's LocalNetwork (PostgreSQL): seeds ${PG_SEEDS.join(",")} × ${STEPS} steps`,
   async () => {
-    if (SEEDS.some((s) => !Number.isInteger(s)) || !Number.isInteger(STEPS) || STEPS < 1) throw new Error("bad DIFF_SEEDS / DIFF_STEPS");
-    console.log(`[differential] seeds ${SEEDS.join(",")}, ${STEPS} steps per seed (${SEEDS.length * STEPS} steps); replay one with: node packages/e2e/differential/runner.mjs --replay SEED:STEP`);
-
-    const args = [RUNNER, "--seeds", SEEDS.join(","), "--steps", String(STEPS), "--quiet", "--max-report", "5"];
-    if (process.env["DIFF_NO_ALLOWLIST"] === "1") args.push("--no-allowlist"); // known bugs fail too (check a fix)
-    const child = spawn(NODE22, args, {
-      cwd: path.join(E2E_ROOT, "..", ".."),
-      env: { ...process.env, NODE20: process.execPath, TZ: "UTC" },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true, // own process group, so that a timeout can take the server child down too
-    });
-    runner = child;
-    let out = "";
-    let err = "";
-    child.stdout!.setEncoding("utf8").on("data", (c: string) => (out += c));
-    child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
-
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          /* gone */
-        }
-        err += `\n[differential] runner killed after ${TIMEOUT_MS} ms`;
-      }, TIMEOUT_MS);
-      child.on("exit", (c) => {
-        clearTimeout(timer);
-        resolve(c);
-      });
-    });
-
-    const lines = out.split("\n");
-    const summaryLine = lines.find((l) => l.startsWith("DIFFERENTIAL-SUMMARY "));
-    console.log(lines.filter((l) => !l.startsWith("DIFFERENTIAL-SUMMARY ")).join("\n").trim());
-    if (err.trim()) console.log(`[differential] runner stderr:\n${err.trim()}`);
-    expect(summaryLine, "the runner printed no summary (harness failure, see its output above)").toBeDefined();
-    const summary = JSON.parse(summaryLine!.slice("DIFFERENTIAL-SUMMARY ".length)) as Summary;
-
-    console.log(`[differential] steps run: ${summary.stepsRun}; seeds: ${SEEDS.join(",")}`);
-    const failures = summary.unexplained.map((u) => `seed ${u.seed} step ${u.step} (${u.kind}): ${u.what.join(" | ")}\n    replay: ${u.replay}`);
-    expect(failures, "unexplained differences between our server and LocalNetwork").toEqual([]);
-    expect(code).toBe(0);
-    expect(summary.stepsRun).toBe(SEEDS.length * STEPS);
-    if (summary.stepsRun >= 2000) {
-      const missing = MUST_SUCCEED.filter((k) => !summary.coverage[k]);
-      expect(missing, "kinds that never succeeded in this run (the generator lost coverage)").toEqual([]);
+    const postgres = await startPostgres({ fsync: false });
+    try {
+      await runDifferential(PG_SEEDS, STEPS, ["--storage-type", "postgres", "--storage-postgres-url", postgres.url]);
+    } finally {
+      await postgres.stop();
     }
   },
-  TIMEOUT_MS + 10_000,
+  TIMEOUT_MS + 40_000,
 );
