@@ -14,6 +14,8 @@ export default defineProject({
       "test/envelope.test.ts",
       "test/sse.test.ts",
       "test/auth.test.ts",
+      "test/history.test.ts",
+      "test/metrics.test.ts",
       "test/cluster/**/*.test.ts",
     ],
     env: { RESONATE_TEST_STORE: "postgres" },

@@ -6,6 +6,16 @@ import { z } from "zod";
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
 
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** A duration: milliseconds, or a number with a unit (500ms, 30s, 15m, 12h, 7d). */
+const duration = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(ms|s|m|h|d)?$/, "a duration: milliseconds or a number with ms, s, m, h or d").transform((text) => {
+    const [, n, unit] = /^(\d+)(ms|s|m|h|d)?$/.exec(text)!;
+    return Number(n) * UNITS[unit ?? "ms"]!;
+  }),
+]);
+
 export const configSchema = z.object({
   /** Loopback by default: a development server should not be reachable from the network unasked. */
   host: z.string().min(1).default("127.0.0.1"),
@@ -75,6 +85,16 @@ export const configSchema = z.object({
    * fixed default would collide when several servers share a host (replicas, tests, pnpm cluster).
    */
   observabilityMetricsPort: port.default(0),
+  /**
+   * The dispatch history: every task's events (offered to whom and why, acquired, lapsed, taken
+   * back, refused…) written with the change itself. On by default: it costs one small row per
+   * event in the same transaction (measured in the README), and it is what explains a re-run.
+   */
+  history: z.enum(["on", "off"]).default("on"),
+  /** Events older than this are pruned by the timeout pass (a week: long enough to look back on an incident). */
+  historyRetention: duration.default(7 * 86_400_000),
+  /** At most about this many events are kept, whatever their age (a bound on the table's size). */
+  historyMaxEvents: z.coerce.number().int().positive().default(1_000_000),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

@@ -36,6 +36,9 @@ const program = new Command()
   .addOption(new Option("--auth-iss <issuer>", "required token issuer").env("RESONATE_AUTH__ISS"))
   .addOption(new Option("--auth-aud <audience>", "required token audience").env("RESONATE_AUTH__AUD"))
   .addOption(new Option("--observability-metrics-port <port>", "also serve GET /metrics on this port (0 = only on the main port)").env("RESONATE_OBSERVABILITY__METRICS_PORT").default("0"))
+  .addOption(new Option("--history <mode>", "record every task's dispatch history").choices(["on", "off"]).env("RESONATE_HISTORY__MODE").default("on"))
+  .addOption(new Option("--history-retention <duration>", "prune history events older than this (ms, or 30s, 12h, 7d…)").env("RESONATE_HISTORY__RETENTION").default("7d"))
+  .addOption(new Option("--history-max-events <n>", "keep at most about this many history events").env("RESONATE_HISTORY__MAX_EVENTS").default("1000000"))
   .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).env("RESONATE_LOG_LEVEL").default("info"))
   .showHelpAfterError();
 
@@ -72,6 +75,9 @@ async function main(): Promise<void> {
       debug: flags.debug === true || flags.debug === "true" || flags.debug === "1",
       logLevel: flags.logLevel as "info",
       observabilityMetricsPort: flags.observabilityMetricsPort as string,
+      history: flags.history as "on" | "off",
+      historyRetention: flags.historyRetention as string,
+      historyMaxEvents: flags.historyMaxEvents as string,
       authPublicKey: flags.authPublickey as string | undefined,
       authIss: flags.authIss as string | undefined,
       authAud: flags.authAud as string | undefined,

@@ -68,6 +68,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const store = await openStore(config, logger);
   const registry = new PollRegistry();
   const metrics = new Metrics();
+  const history = config.history === "on"
+    ? { replica, retentionMs: config.historyRetention, maxEvents: config.historyMaxEvents }
+    : undefined;
   let cluster: Cluster | undefined;
   let directory: StreamDirectory = new LocalDirectory(replica, registry);
   let serverUrl = config.url ?? `http://${config.host}:${config.port}`;
@@ -82,6 +85,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return serverUrl;
     },
     push: createHttpPush(logger.child({ component: "push" })),
+    history: history !== undefined,
     metrics,
   });
   // Every change claims the messages it queued inside its own transaction; they leave right after
@@ -102,6 +106,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger: logger.child({ component: "timeouts" }),
     retryTimeout: config.retryTimeout,
     interval: config.timeoutsInterval,
+    history,
     onPass: (pass) => {
       metrics.leasesLapsed(pass.lapsed);
       metrics.schedulesFired(pass.schedules);
@@ -116,6 +121,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger: logger.child({ component: "recovery" }),
     retryTimeout: config.retryTimeout,
     graceMs: config.disconnectGrace,
+    history,
     metrics,
   });
   const handler = new ProtocolHandler({
@@ -126,6 +132,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     emptyHeartbeat: config.emptyHeartbeat,
     debug: config.debug,
     auth,
+    history,
     metrics,
     onCommit: (kind, data, status) => {
       if (status === 200 && kind === "task.acquire") dispatcher.acquired((data as { id: string }).id);

@@ -2,7 +2,7 @@ import type { ResponseEnvelope } from "@resonate-compat/protocol";
 import { type Kind, describeIssues, isKind, requestSchemas } from "@resonate-compat/protocol";
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
-import type { EmptyHeartbeat, OpContext, Reply } from "../domain/context";
+import type { EmptyHeartbeat, HistoryOptions, OpContext, Reply } from "../domain/context";
 import { operations, type StoredKind } from "../domain/operations";
 import type { Op } from "../store/op";
 import type { Committer } from "../store/commit/committer";
@@ -24,6 +24,8 @@ export interface ProtocolHandlerDeps {
   auth?: Authenticator | undefined;
   /** Pause and resume the background loops (debug.start / debug.stop). */
   loops: { pause(): void; resume(): void };
+  /** Present when the dispatch history is on. */
+  history?: HistoryOptions | undefined;
   /** Counts every answer by kind and status, and times it. */
   metrics?: Metrics | undefined;
 }
@@ -81,7 +83,7 @@ export class ProtocolHandler {
     let reply: Reply;
     try {
       reply = await deps.commits.submit((tx) => {
-        const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId, emptyHeartbeat: deps.emptyHeartbeat };
+        const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId, emptyHeartbeat: deps.emptyHeartbeat, history: deps.history };
         const operation = operations[kind as StoredKind] as (ctx: OpContext, data: unknown) => Op<Reply>;
         return operation(ctx, parsed.data);
       });

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import { TICK_BATCH, type TickResult, resumeAfterDowntime, tick } from "../domain/tick";
+import type { HistoryOptions } from "../domain/context";
 import type { Committer } from "../store/commit/committer";
 
 export interface TimeoutLoopDeps {
@@ -9,6 +10,8 @@ export interface TimeoutLoopDeps {
   logger: Logger;
   retryTimeout: number;
   interval: number;
+  /** Present when the dispatch history is on (the pass writes events and prunes old ones). */
+  history?: HistoryOptions | undefined;
   /** Told what each pass did (metrics). */
   onPass?: (result: TickResult) => void;
 }
@@ -26,8 +29,8 @@ export class TimeoutLoop {
   constructor(private readonly deps: TimeoutLoopDeps) {}
 
   async runOnce(now = this.deps.clock.now()): Promise<TickResult> {
-    const { retryTimeout, logger } = this.deps;
-    const result = await this.deps.commits.submit((tx) => tick({ tx, now, retryTimeout, corrId: "" }, logger));
+    const { retryTimeout, logger, history } = this.deps;
+    const result = await this.deps.commits.submit((tx) => tick({ tx, now, retryTimeout, corrId: "", history }, logger));
     this.deps.onPass?.(result);
     return result;
   }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../clock";
 import { lapseLeasesHeldBy } from "../domain/leases";
 import type { Metrics } from "../observability/metrics";
+import type { HistoryOptions } from "../domain/context";
 import type { Committer } from "../store/commit/committer";
 import type { StreamDirectory } from "./streams";
 
@@ -13,6 +14,8 @@ export interface DisconnectRecoveryDeps {
   retryTimeout: number;
   /** How long a process may stay disconnected before its leases are taken back. */
   graceMs: number;
+  /** Present when the dispatch history is on. */
+  history?: HistoryOptions | undefined;
   /** Counts the leases taken back. */
   metrics?: Metrics | undefined;
 }
@@ -55,10 +58,10 @@ export class DisconnectRecovery {
     this.timers.delete(pid);
     if (this.stopped || this.deps.directory.isConnected(pid)) return [];
     const now = this.deps.clock.now();
-    const { retryTimeout } = this.deps;
+    const { retryTimeout, history } = this.deps;
     let ids: string[];
     try {
-      ids = await this.deps.commits.submit((tx) => lapseLeasesHeldBy({ tx, now, retryTimeout, corrId: "" }, pid));
+      ids = await this.deps.commits.submit((tx) => lapseLeasesHeldBy({ tx, now, retryTimeout, corrId: "", history }, pid));
     } catch (error) {
       this.deps.logger.error({ err: error, pid }, "taking back a gone process's leases failed; its ttl still applies");
       return [];

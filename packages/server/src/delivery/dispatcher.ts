@@ -6,7 +6,7 @@ import { delayedUntil } from "../domain/create";
 import type { Metrics } from "../observability/metrics";
 import type { Committer } from "../store/commit/committer";
 import type { Op } from "../store/op";
-import type { Forward, Outgoing, Tx } from "../store/store";
+import type { Forward, Outgoing, TaskEvent, Tx } from "../store/store";
 import { Offers, type Offer } from "./offers";
 import { type StreamDirectory, type StreamRef, routeWithin, streamKey } from "./streams";
 
@@ -29,15 +29,28 @@ export interface DispatcherDeps {
   /** Sends a message to an http(s) address; failures are only logged (spec §7.4). */
   push: (url: string, message: Message) => void;
   random?: () => number;
+  /** Writes an event per execute routed (offered, re-offered, unrouted) into the task's history. */
+  history?: boolean;
   /** Counts messages, their outcomes and re-offers. */
   metrics?: Metrics | undefined;
 }
 
 /** Where one claimed message goes, decided inside the transaction that claimed it. */
 export type Delivery =
-  | { to: "stream"; outgoing: Outgoing; stream: StreamRef; message: string }
+  | { to: "stream"; outgoing: Outgoing; stream: StreamRef; message: string; pick?: RoutePick }
   | { to: "http"; outgoing: Outgoing; url: string; message: Message }
   | { to: "nowhere"; outgoing: Outgoing; why: string };
+
+/** Why an execute went to its stream, as the task's history tells it. */
+export interface RoutePick {
+  /** Leases the process held, and executes offered to its stream and not yet acquired. */
+  held: number;
+  offered: number;
+  /** Streams it was chosen among. */
+  candidates: number;
+  /** "addressed": the address named this process; "least-loaded": the fewest tasks in hand. */
+  how: "addressed" | "least-loaded";
+}
 
 /**
  * Routes and hands out the messages that transactions queue. Every committed change claims what it
@@ -166,7 +179,28 @@ export class Dispatcher {
       });
     }
     if (forwards.length > 0) yield* tx.forward(forwards);
+    if (this.deps.history) yield* tx.appendTaskEvents(this.events(plan));
     return plan;
+  }
+
+  /** The history of each execute routed: where it went and why, written with the claim. */
+  private events(plan: Delivery[]): TaskEvent[] {
+    const at = this.deps.clock.now();
+    const events: TaskEvent[] = [];
+    for (const d of plan) {
+      const { outgoing } = d;
+      if (outgoing.kind !== "execute") continue;
+      const base = { taskId: outgoing.taskId, at, version: outgoing.version };
+      if (d.to === "stream") {
+        const event = this.reoffering.has(outgoing.taskId) ? "reoffered" : "offered";
+        events.push({ ...base, event, pid: d.stream.id, replica: d.stream.replica, ...(d.pick && { detail: { ...d.pick } }) });
+      } else if (d.to === "http") {
+        events.push({ ...base, event: "offered", replica: this.deps.directory.replica, detail: { url: d.url } });
+      } else {
+        events.push({ ...base, event: "unrouted", replica: this.deps.directory.replica, detail: { why: d.why } });
+      }
+    }
+    return events;
   }
 
   /** The other commit hook: after the commit, hands each message to its stream or URL. */
@@ -225,20 +259,30 @@ export class Dispatcher {
     if (address.scheme === "http") return { to: "http", outgoing, url: address.url, message: this.message(outgoing) };
     if (address.scheme !== "poll") return { to: "nowhere", outgoing, why: "message dropped: transport not supported by this server" };
 
-    const streams = this.deps.directory.inGroup(address.group);
+    let streams = this.deps.directory.inGroup(address.group);
     let stream: StreamRef | undefined;
-    if (outgoing.kind === "execute" && this.reoffering.has(outgoing.taskId)) {
+    const reoffer = outgoing.kind === "execute" && this.reoffering.has(outgoing.taskId);
+    if (reoffer) {
       // A re-offer goes within the whole group, even for poll://any@group/pid (the preferred stream
       // had its chance), and never to a stream that had this execute already.
       const tried = this.offers.get(outgoing.taskId)?.tried ?? new Set<string>();
-      stream = routeWithin(address, streams.filter((s) => !tried.has(streamKey(s))), (list) => this.leastLoaded(list, planned), { ignoreId: true });
+      streams = streams.filter((s) => !tried.has(streamKey(s)));
+      stream = routeWithin(address, streams, (list) => this.leastLoaded(list, planned), { ignoreId: true });
       if (!stream) return { to: "nowhere", outgoing, why: "re-offer dropped: no other stream in the group (the retry timeout will send it again)" };
     } else {
       stream = routeWithin(address, streams, (list) => (outgoing.kind === "execute" ? this.leastLoaded(list, planned) : this.pickRandom(list)));
       if (!stream) return { to: "nowhere", outgoing, why: "message dropped: no open stream for the address" };
     }
-    if (outgoing.kind === "execute") planned.set(streamKey(stream), (planned.get(streamKey(stream)) ?? 0) + 1);
-    return { to: "stream", outgoing, stream, message: this.serialise(outgoing) };
+    if (outgoing.kind !== "execute") return { to: "stream", outgoing, stream, message: this.serialise(outgoing) };
+    const key = streamKey(stream);
+    const pick: RoutePick = {
+      held: this.leases.get(stream.id) ?? 0,
+      offered: this.offers.pendingFor(stream) + (planned.get(key) ?? 0),
+      candidates: streams.length,
+      how: !reoffer && address.id !== undefined && stream.id === address.id ? "addressed" : "least-loaded",
+    };
+    planned.set(key, (planned.get(key) ?? 0) + 1);
+    return { to: "stream", outgoing, stream, message: this.serialise(outgoing), pick };
   }
 
   /**

@@ -14,6 +14,17 @@ export interface OpContext {
    * process holds (older SDKs never name their tasks), "ignore" renews nothing (the reference).
    */
   emptyHeartbeat?: EmptyHeartbeat;
+  /** Present when the dispatch history is on: every task event is written in this transaction. */
+  history?: HistoryOptions | undefined;
+}
+
+export interface HistoryOptions {
+  /** The replica serving the change (written on each event). */
+  replica: string;
+  /** Events older than this many ms are pruned by the timeout pass. */
+  retentionMs: number;
+  /** At most about this many events are kept (the oldest go first). */
+  maxEvents: number;
 }
 
 export type EmptyHeartbeat = "renew" | "ignore";

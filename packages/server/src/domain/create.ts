@@ -2,6 +2,7 @@ import type { PromiseRecord, RequestData } from "@resonate-compat/protocol";
 import { TAG, isValidAddress } from "@resonate-compat/protocol";
 import type { Op } from "../store/op";
 import type { OpContext } from "./context";
+import { note } from "./history";
 import { enqueueExecute, expireIfDue, timeoutSettlement } from "./settlement";
 
 export type CreateData = RequestData<"promise.create">;
@@ -70,11 +71,14 @@ export function* createPromise(ctx: OpContext, data: CreateData, options: Create
     const until = options.ignoreDelay ? undefined : delayedUntil(data.tags);
     if (options.dispatch === false) {
       yield* tx.putTask({ id: data.id, state: "pending", version: 0 });
+      yield* note(ctx, { taskId: data.id, event: "created", version: 0, detail: { target, by: "task.create" } });
     } else if (until !== undefined && now < until) {
       // The first dispatch happens when this retry timeout fires (spec §6.1.2, C5).
       yield* tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: until });
+      yield* note(ctx, { taskId: data.id, event: "created", version: 0, detail: { target, delayedUntil: until } });
     } else {
       yield* tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: now + ctx.retryTimeout });
+      yield* note(ctx, { taskId: data.id, event: "created", version: 0, detail: { target } });
       yield* enqueueExecute(ctx, data.id, 0);
     }
   }

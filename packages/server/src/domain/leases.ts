@@ -1,5 +1,6 @@
 import type { Op } from "../store/op";
 import type { OpContext } from "./context";
+import { note } from "./history";
 import { makePending } from "./settlement";
 
 /**
@@ -9,6 +10,9 @@ import { makePending } from "./settlement";
  */
 export function* lapseLeasesHeldBy(ctx: OpContext, pid: string): Op<string[]> {
   const tasks = yield* ctx.tx.tasksHeldBy(pid);
-  for (const task of tasks) yield* makePending(ctx, task);
+  for (const task of tasks) {
+    yield* makePending(ctx, task);
+    yield* note(ctx, { taskId: task.id, event: "recovered", version: task.version, pid, detail: { why: "stream closed" } });
+  }
   return tasks.map((t) => t.id);
 }

@@ -3,6 +3,7 @@ import { TAG } from "@resonate-compat/protocol";
 import type { Op } from "../store/op";
 import type { TaskRow } from "../store/store";
 import type { OpContext } from "./context";
+import { note } from "./history";
 
 // The settlement chain (spec §5.3) and the transitions it shares with other operations.
 
@@ -21,11 +22,14 @@ export interface Settlement {
 export function* settleAll(ctx: OpContext, settlements: Settlement[]): Op<void> {
   const { tx } = ctx;
   for (const s of settlements) yield* tx.settlePromise(s.id, s.state, s.value, s.settledAt);
-  for (const s of settlements) yield* fulfillOwnTask(ctx, s.id);
+  for (const s of settlements) yield* fulfillOwnTask(ctx, s.id, s.state);
   for (const s of settlements) {
     for (const awaiter of yield* tx.markCallbacksReady(s.id)) {
       const task = yield* tx.getTask(awaiter);
-      if (task?.state === "suspended") yield* makePending(ctx, task);
+      if (task?.state === "suspended") {
+        yield* makePending(ctx, task);
+        yield* note(ctx, { taskId: task.id, event: "resumed", version: task.version, detail: { settled: s.id } });
+      }
     }
     for (const address of yield* tx.takeListeners(s.id)) yield* tx.enqueueUnblock(s.id, address);
   }
@@ -74,11 +78,12 @@ export function* expireAllDue(ctx: OpContext, ids: readonly string[]): Op<Map<st
   return seen;
 }
 
-function* fulfillOwnTask(ctx: OpContext, id: string): Op<void> {
+function* fulfillOwnTask(ctx: OpContext, id: string, state: Settlement["state"]): Op<void> {
   const task = yield* ctx.tx.getTask(id);
   if (task === undefined || task.state === "fulfilled") return;
   yield* ctx.tx.putTask({ id, state: "fulfilled", version: task.version });
   yield* ctx.tx.deleteCallbacksOfAwaiter(id);
+  yield* note(ctx, { taskId: id, event: "fulfilled", version: task.version, ...(task.pid !== undefined && { pid: task.pid }), detail: { promise: state } });
 }
 
 /**

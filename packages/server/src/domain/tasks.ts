@@ -10,6 +10,7 @@ import type { Op } from "../store/op";
 import type { TaskRow } from "../store/store";
 import { type OpContext, type Reply, fail, ok } from "./context";
 import { createPromise, createRuleViolation } from "./create";
+import { note, noteExtension, noteRefused } from "./history";
 import { preload, taskRecord } from "./records";
 import { expireAllDue, expireIfDue, makePending, settle } from "./settlement";
 
@@ -28,6 +29,7 @@ function* acquire(ctx: OpContext, task: TaskRow, promise: PromiseRecord, pid: st
     timeoutAt: ctx.now + ttl,
   };
   yield* ctx.tx.putTask(acquired);
+  yield* note(ctx, { taskId: task.id, event: "acquired", version: acquired.version, pid, detail: { ttl } });
   yield* ctx.tx.deleteReadyCallbacksOfAwaiter(task.id);
   return ok({ task: yield* taskRecord(ctx.tx, acquired), promise, preload: yield* preload(ctx.tx, promise) });
 }
@@ -69,8 +71,10 @@ export function* taskAcquire(ctx: OpContext, data: RequestData<"task.acquire">):
   const promise = yield* expireIfDue(ctx, data.id);
   const task = yield* ctx.tx.getTask(data.id);
   if (!task || !promise) return fail(404, "Task not found");
-  if (task.state !== "pending") return fail(409, "Task is not pending");
-  if (task.version !== data.version) return fail(409, "Version mismatch");
+  if (task.state !== "pending" || task.version !== data.version) {
+    yield* noteRefused(ctx, "task.acquire", data.id, task as TaskRow, data.version, data.pid);
+    return fail(409, task.state !== "pending" ? "Task is not pending" : "Version mismatch");
+  }
   return yield* acquire(ctx, task, promise, data.pid, data.ttl);
 }
 
@@ -78,8 +82,12 @@ export function* taskRelease(ctx: OpContext, data: RequestData<"task.release">):
   yield* expireIfDue(ctx, data.id);
   const task = yield* ctx.tx.getTask(data.id);
   if (!task) return fail(404, "Task not found");
-  if (!isHeldAt(task, data.version)) return fail(409, "Task version mismatch or invalid state");
+  if (!isHeldAt(task, data.version)) {
+    yield* noteRefused(ctx, "task.release", data.id, task as TaskRow, data.version);
+    return fail(409, "Task version mismatch or invalid state");
+  }
   yield* makePending(ctx, task);
+  yield* note(ctx, { taskId: task.id, event: "released", version: task.version, ...(task.pid !== undefined && { pid: task.pid }) });
   return ok({});
 }
 
@@ -91,7 +99,10 @@ export function* taskSuspend(ctx: OpContext, data: RequestData<"task.suspend">):
   const awaited = awaitedIds.map((id) => expired.get(id));
   const task = yield* tx.getTask(data.id);
   if (!task || !promise) return fail(404, "Task not found");
-  if (!isHeldAt(task, data.version)) return fail(409, "Task is not acquired or version mismatch");
+  if (!isHeldAt(task, data.version)) {
+    yield* noteRefused(ctx, "task.suspend", data.id, task as TaskRow, data.version);
+    return fail(409, "Task is not acquired or version mismatch");
+  }
   if (awaited.some((p) => p === undefined)) return fail(422, "Awaited promise not found");
 
   yield* tx.deleteReadyCallbacksOfAwaiter(task.id);
@@ -101,6 +112,7 @@ export function* taskSuspend(ctx: OpContext, data: RequestData<"task.suspend">):
   }
   for (const id of awaitedIds) yield* tx.addCallback(id, task.id, false);
   yield* tx.putTask({ id: task.id, state: "suspended", version: task.version });
+  yield* note(ctx, { taskId: task.id, event: "suspended", version: task.version, ...(task.pid !== undefined && { pid: task.pid }), detail: { awaiting: awaitedIds.length } });
   return ok({});
 }
 
@@ -108,7 +120,10 @@ export function* taskFulfill(ctx: OpContext, data: RequestData<"task.fulfill">):
   yield* expireIfDue(ctx, data.id);
   const task = yield* ctx.tx.getTask(data.id);
   if (!task) return fail(404, "Task not found");
-  if (!isHeldAt(task, data.version)) return fail(409, "Task version mismatch or invalid state");
+  if (!isHeldAt(task, data.version)) {
+    yield* noteRefused(ctx, "task.fulfill", data.id, task as TaskRow, data.version);
+    return fail(409, "Task version mismatch or invalid state");
+  }
   const { state, value } = data.action.data;
   // Settling the promise fulfils its task through the settlement chain.
   return ok({ promise: yield* settle(ctx, { id: data.id, state, value, settledAt: ctx.now }) });
@@ -149,7 +164,10 @@ export function* taskFence(ctx: OpContext, data: RequestData<"task.fence">): Op<
 
   const task = yield* tx.getTask(data.id);
   if (!task || !promise) return fail(404, "Task not found");
-  if (!isHeldAt(task, data.version)) return fail(409, "Version mismatch");
+  if (!isHeldAt(task, data.version)) {
+    yield* noteRefused(ctx, "task.fence", data.id, task as TaskRow, data.version);
+    return fail(409, "Version mismatch");
+  }
 
   const inner = yield* run();
   return ok({
@@ -166,7 +184,9 @@ export function* taskHeartbeat(ctx: OpContext, data: RequestData<"task.heartbeat
     // writes still need the current version, and only leases this pid holds are extended.
     if ((ctx.emptyHeartbeat ?? "renew") === "renew") {
       for (const task of yield* tx.tasksHeldBy(data.pid)) {
-        if (task.ttl !== undefined) yield* tx.putTask({ ...task, timeoutAt: ctx.now + task.ttl });
+        if (task.ttl === undefined) continue;
+        yield* tx.putTask({ ...task, timeoutAt: ctx.now + task.ttl });
+        yield* noteExtension(ctx, task.id, task.version, data.pid);
       }
     }
     return ok({});
@@ -177,6 +197,7 @@ export function* taskHeartbeat(ctx: OpContext, data: RequestData<"task.heartbeat
     // Only the holder, at the version it holds, extends a lease; anything else is ignored silently.
     if (!isHeldAt(task, entry.version) || task.pid !== data.pid || task.ttl === undefined) continue;
     yield* tx.putTask({ ...task, timeoutAt: ctx.now + task.ttl });
+    yield* noteExtension(ctx, task.id, task.version, data.pid);
   }
   return ok({});
 }
@@ -186,7 +207,10 @@ export function* taskHalt(ctx: OpContext, data: RequestData<"task.halt">): Op<Re
   const task = yield* ctx.tx.getTask(data.id);
   if (!task) return fail(404, "Task not found");
   if (task.state === "fulfilled") return fail(409, "Task is fulfilled");
-  if (task.state !== "halted") yield* ctx.tx.putTask({ id: task.id, state: "halted", version: task.version });
+  if (task.state !== "halted") {
+    yield* ctx.tx.putTask({ id: task.id, state: "halted", version: task.version });
+    yield* note(ctx, { taskId: task.id, event: "halted", version: task.version });
+  }
   return ok({});
 }
 
@@ -196,6 +220,7 @@ export function* taskContinue(ctx: OpContext, data: RequestData<"task.continue">
   if (!task) return fail(404, "Task not found");
   if (task.state !== "halted") return fail(409, "Task is not halted");
   yield* makePending(ctx, task);
+  yield* note(ctx, { taskId: task.id, event: "continued", version: task.version });
   return ok({});
 }
 

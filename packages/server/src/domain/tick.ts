@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Op } from "../store/op";
 import type { OpContext } from "./context";
+import { note, pruneHistory } from "./history";
 import { fireSchedule } from "./schedules";
 import { enqueueExecute, makePending, settleAll, timeoutSettlement } from "./settlement";
 
@@ -20,6 +21,8 @@ export interface TickResult {
   lapsed: number;
   /** Schedules fired (each created a promise). */
   schedules: number;
+  /** Dispatch history events pruned. */
+  pruned: number;
   /** Rows handled in all: a full batch of any kind means a backlog. */
   handled: number;
 }
@@ -37,7 +40,7 @@ export interface TickResult {
  */
 export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResult> {
   const { tx, now } = ctx;
-  const result: TickResult = { promises: 0, retries: 0, lapsed: 0, schedules: 0, handled: 0 };
+  const result: TickResult = { promises: 0, retries: 0, lapsed: 0, schedules: 0, pruned: 0, handled: 0 };
   if (!(yield* tx.tryLock("timeouts"))) return result;
   const skip = (what: string, id: string, error: Error | undefined) => {
     if (error) log?.error({ err: error, [what]: id }, "timeout pass skipped a row it could not process");
@@ -61,11 +64,13 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResul
     const error = yield* tx.attempt(function* () {
       if (task.state === "pending") {
         yield* tx.putTask({ ...task, timeoutAt: now + ctx.retryTimeout });
+        yield* note(ctx, { taskId: task.id, event: "retried", version: task.version });
         yield* enqueueExecute(ctx, task.id, task.version);
       } else if (task.state === "acquired") {
         // The holder stopped heartbeating: the task goes back in line at the same version, so the
         // next acquire bumps it and fences the old holder out.
         yield* makePending(ctx, task);
+        yield* note(ctx, { taskId: task.id, event: "lapsed", version: task.version, ...(task.pid !== undefined && { pid: task.pid }), detail: { ttl: task.ttl } });
       } else {
         yield* tx.putTask({ id: task.id, state: task.state, version: task.version });
       }
@@ -81,6 +86,10 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResul
     skip("schedule", schedule.id, error);
     if (!error) result.schedules++;
   }
+  const pruneError = yield* tx.attempt(function* () {
+    result.pruned = yield* pruneHistory(ctx);
+  });
+  if (pruneError) log?.error({ err: pruneError }, "timeout pass could not prune the dispatch history");
   yield* tx.setMarker(LAST_TICK, now);
   result.handled = due.length + tasks.length + schedules.length;
   return result;

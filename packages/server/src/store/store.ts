@@ -50,6 +50,51 @@ export interface TaskGroupCounts {
   oldestPendingAt?: number;
 }
 
+/**
+ * One entry of a task's dispatch history: an event that decided where and how often it ran,
+ * written in the transaction of the change it describes.
+ */
+export interface TaskEvent {
+  taskId: string;
+  /** When (ms): the change's `now`. */
+  at: number;
+  event: TaskEventKind;
+  /** The task's version after the event (a refused write: the current one; its stale one is in detail). */
+  version?: number;
+  /** The process it concerns (offered to, acquired by, held by…). */
+  pid?: string;
+  /** The replica that wrote it (the one serving the request, or holding the stream offered to). */
+  replica?: string;
+  /** What else explains it (an offer's load, a refused write's versions…); small, JSON. */
+  detail?: Record<string, unknown>;
+}
+
+export type TaskEventKind =
+  | "created"
+  | "offered"
+  | "reoffered"
+  | "unrouted"
+  | "retried"
+  | "acquired"
+  | "extended"
+  | "lapsed"
+  | "recovered"
+  | "released"
+  | "refused"
+  | "suspended"
+  | "resumed"
+  | "fulfilled"
+  | "halted"
+  | "continued";
+
+/** A stored event: its order, and for a run of lease extensions their count and the last one's time. */
+export interface StoredTaskEvent extends TaskEvent {
+  seq: number;
+  /** How many events this row stands for (lease extensions are counted on one row). */
+  count: number;
+  lastAt?: number;
+}
+
 export interface PromiseQuery {
   state?: PromiseState;
   tags?: Record<string, string>;
@@ -169,6 +214,21 @@ export interface Tx {
   claimOutgoing(limit: number): Op<Outgoing[]>;
   /** Hands messages to the replicas holding their streams (only stores shared by replicas). */
   forward(messages: Forward[]): Op<void>;
+
+  // Dispatch history (observability): append-only, bounded by pruning.
+  appendTaskEvents(events: TaskEvent[]): Op<void>;
+  /**
+   * A lease extension: counted on the task's last event when that is an extension at the same
+   * version (one row per lease however many heartbeats it gets), else appended.
+   */
+  noteExtension(event: TaskEvent): Op<void>;
+  /** The task's events, oldest first, at most `limit`. */
+  taskEvents(taskId: string, limit: number): Op<StoredTaskEvent[]>;
+  /**
+   * Deletes, among the `limit` oldest events, those before `before`, and, beyond them, events
+   * beyond the newest `keep`. Returns how many it deleted (a full `limit`: call again).
+   */
+  pruneTaskEvents(before: number, keep: number, limit: number): Op<number>;
 
   // Schedules
   getSchedule(id: string): Op<ScheduleRecord | undefined>;

@@ -135,6 +135,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX forwards_replica ON forwards (replica, seq);
     `,
   },
+  {
+    version: 3,
+    description: "task_events: the dispatch history of every task",
+    // As SQLite's v4: seq orders the history and pruning walks it oldest first; one index finds a
+    // task's timeline.
+    sql: `
+      CREATE TABLE task_events (
+        seq     bigserial PRIMARY KEY,
+        task_id text    NOT NULL,
+        at      bigint  NOT NULL,
+        event   text    NOT NULL,
+        version integer,
+        pid     text,
+        replica text,
+        n       integer NOT NULL DEFAULT 1,
+        last_at bigint,
+        detail  jsonb
+      );
+      CREATE INDEX task_events_task ON task_events (task_id, seq);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

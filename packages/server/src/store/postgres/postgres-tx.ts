@@ -12,12 +12,15 @@ import type {
   PromiseQuery,
   ScheduleQuery,
   StoreSnapshot,
+  StoredTaskEvent,
+  TaskEvent,
   TaskGroupCounts,
   TaskQuery,
   TaskRow,
   Tx,
 } from "../store";
 import { isRetryable } from "./errors";
+import { type TaskEventSqlRow, toTaskEvent } from "../task-events";
 
 // One PostgreSQL transaction: the store verbs over a pooled connection. Each verb is one round
 // trip, yielded to the runner (see op.ts). Hot statements are named, so that each connection
@@ -132,6 +135,14 @@ const SQL = {
       ) live
     ) grouped
     GROUP BY grp ORDER BY grp`,
+  countExtension: `UPDATE task_events SET n = n + 1, last_at = $1
+    WHERE seq = (SELECT max(seq) FROM task_events WHERE task_id = $2) AND event = 'extended' AND version IS NOT DISTINCT FROM $3`,
+  taskEvents: "SELECT * FROM task_events WHERE task_id = $1 ORDER BY seq LIMIT $2",
+  // Only the $1 oldest rows are looked at: pruning never scans the table.
+  pruneOld: `DELETE FROM task_events WHERE seq IN
+    (SELECT seq FROM (SELECT seq, at FROM task_events ORDER BY seq LIMIT $1) oldest WHERE at < $2)`,
+  pruneExcess: `DELETE FROM task_events WHERE seq IN
+    (SELECT seq FROM task_events WHERE seq <= (SELECT max(seq) FROM task_events) - $1 ORDER BY seq LIMIT $2)`,
   addCallback: `INSERT INTO callbacks (awaited, awaiter, ready) VALUES ($1, $2, $3)
     ON CONFLICT (awaited, awaiter) DO UPDATE SET ready = callbacks.ready OR excluded.ready`,
   markCallbacksReady: "UPDATE callbacks SET ready = true WHERE awaited = $1 RETURNING awaiter",
@@ -295,6 +306,36 @@ export class PostgresTx implements Tx {
   *searchTasks(query: TaskQuery): Op<Page<TaskRow>> {
     const rows = yield* this.searchRows<TaskSqlRow>("tasks", undefined, query);
     return page(rows.map(toTask), query.limit, (t) => t.id.length + 100);
+  }
+
+  // ---- dispatch history
+
+  *appendTaskEvents(events: TaskEvent[]): Op<void> {
+    if (events.length === 0) return;
+    // One round trip for the whole list.
+    const values: unknown[] = [];
+    const rows = events.map((e, i) => {
+      values.push(e.taskId, e.at, e.event, e.version ?? null, e.pid ?? null, e.replica ?? null, e.detail ? JSON.stringify(e.detail) : null);
+      const b = i * 7;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}::jsonb)`;
+    });
+    yield* this.raw(`INSERT INTO task_events (task_id, at, event, version, pid, replica, detail) VALUES ${rows.join(", ")}`, values);
+  }
+
+  *noteExtension(event: TaskEvent): Op<void> {
+    const counted = (yield this.client.query({ name: "countExtension", text: SQL.countExtension, values: [event.at, event.taskId, event.version ?? null] })) as QueryResult;
+    if (counted.rowCount === 0) yield* this.appendTaskEvents([event]);
+  }
+
+  *taskEvents(taskId: string, limit: number): Op<StoredTaskEvent[]> {
+    return (yield* this.q<TaskEventSqlRow & QueryResultRow>("taskEvents", [taskId, limit])).map(toTaskEvent);
+  }
+
+  *pruneTaskEvents(before: number, keep: number, limit: number): Op<number> {
+    const old = ((yield this.client.query({ name: "pruneOld", text: SQL.pruneOld, values: [limit, before] })) as QueryResult).rowCount ?? 0;
+    if (old >= limit) return old;
+    const excess = ((yield this.client.query({ name: "pruneExcess", text: SQL.pruneExcess, values: [keep, limit - old] })) as QueryResult).rowCount ?? 0;
+    return old + excess;
   }
 
   // ---- callbacks
@@ -487,7 +528,7 @@ export class PostgresTx implements Tx {
   *reset(): Op<void> {
     this.pending.clear();
     yield* this.raw(
-      "TRUNCATE outgoing_execute, outgoing_unblock, listeners, callbacks, tasks, promises, schedules, markers, forwards",
+      "TRUNCATE outgoing_execute, outgoing_unblock, listeners, callbacks, tasks, promises, schedules, markers, forwards, task_events",
     );
   }
 

@@ -95,6 +95,28 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "markers: server state that outlives a process (when the timeout pass last ran)",
     sql: "CREATE TABLE markers (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
   },
+  {
+    version: 4,
+    description: "task_events: the dispatch history of every task",
+    // seq orders the history (and pruning walks it oldest first, so no index on time is needed);
+    // one index finds a task's timeline. No foreign key: history outlives nothing it describes,
+    // and a task's events are pruned by age with the others.
+    sql: `
+      CREATE TABLE task_events (
+        seq     INTEGER PRIMARY KEY,
+        task_id TEXT    NOT NULL,
+        at      INTEGER NOT NULL,
+        event   TEXT    NOT NULL,
+        version INTEGER,
+        pid     TEXT,
+        replica TEXT,
+        n       INTEGER NOT NULL DEFAULT 1,
+        last_at INTEGER,
+        detail  TEXT
+      );
+      CREATE INDEX task_events_task ON task_events (task_id, seq);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -12,6 +12,8 @@ import type {
   ScheduleQuery,
   Store,
   StoreSnapshot,
+  StoredTaskEvent,
+  TaskEvent,
   TaskGroupCounts,
   TaskQuery,
   TaskRow,
@@ -20,6 +22,7 @@ import type {
 import { Checkpointer } from "./checkpointer";
 import { openDatabase } from "./open";
 import { PendingOutbox, unblockKey } from "../pending-outbox";
+import { type TaskEventSqlRow, toTaskEvent } from "../task-events";
 
 interface PromiseSqlRow {
   id: string;
@@ -192,6 +195,24 @@ export class SqliteStore implements Store, Tx {
            )
          )
          GROUP BY grp ORDER BY grp`,
+      ),
+
+      appendTaskEvent: p(
+        "INSERT INTO task_events (task_id, at, event, version, pid, replica, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
+      countExtension: p(
+        `UPDATE task_events SET n = n + 1, last_at = ?
+         WHERE seq = (SELECT max(seq) FROM task_events WHERE task_id = ?) AND event = 'extended' AND version IS ?`,
+      ),
+      taskEvents: p("SELECT * FROM task_events WHERE task_id = ? ORDER BY seq LIMIT ?"),
+      // Only the `limit` oldest rows are looked at: pruning never scans the table.
+      pruneOld: p(
+        `DELETE FROM task_events WHERE seq IN
+           (SELECT seq FROM (SELECT seq, at FROM task_events ORDER BY seq LIMIT ?) WHERE at < ?)`,
+      ),
+      pruneExcess: p(
+        `DELETE FROM task_events WHERE seq IN
+           (SELECT seq FROM task_events WHERE seq <= (SELECT max(seq) FROM task_events) - ? ORDER BY seq LIMIT ?)`,
       ),
 
       addCallback: p(
@@ -412,6 +433,30 @@ export class SqliteStore implements Store, Tx {
     return page(rows.map(toTask), query.limit, (t) => t.id.length + 100);
   }
 
+  // ---- dispatch history
+
+  *appendTaskEvents(events: TaskEvent[]): Op<void> {
+    for (const e of events) {
+      this.s.appendTaskEvent.run(e.taskId, e.at, e.event, e.version ?? null, e.pid ?? null, e.replica ?? null, e.detail ? JSON.stringify(e.detail) : null);
+    }
+  }
+
+  *noteExtension(event: TaskEvent): Op<void> {
+    if (this.s.countExtension.run(event.at, event.taskId, event.version ?? null).changes === 0) {
+      yield* this.appendTaskEvents([event]);
+    }
+  }
+
+  *taskEvents(taskId: string, limit: number): Op<StoredTaskEvent[]> {
+    return (this.s.taskEvents.all(taskId, limit) as TaskEventSqlRow[]).map(toTaskEvent);
+  }
+
+  *pruneTaskEvents(before: number, keep: number, limit: number): Op<number> {
+    const old = this.s.pruneOld.run(limit, before).changes;
+    const excess = old < limit ? this.s.pruneExcess.run(keep, limit - old).changes : 0;
+    return old + excess;
+  }
+
   // ---- callbacks
 
   *addCallback(awaited: string, awaiter: string, ready: boolean): Op<void> {
@@ -585,6 +630,7 @@ export class SqliteStore implements Store, Tx {
       DELETE FROM markers;
       DELETE FROM outgoing_execute; DELETE FROM outgoing_unblock; DELETE FROM listeners;
       DELETE FROM callbacks; DELETE FROM tasks; DELETE FROM promises; DELETE FROM schedules;
+      DELETE FROM task_events;
     `);
   }
 
@@ -616,3 +662,4 @@ export class SqliteStore implements Store, Tx {
     return { promises, tasks, callbacks, listeners, executes, unblocks };
   }
 }
+
