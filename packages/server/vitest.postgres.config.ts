@@ -16,6 +16,7 @@ export default defineProject({
       "test/auth.test.ts",
       "test/history.test.ts",
       "test/metrics.test.ts",
+      "test/admin.test.ts",
       "test/cluster/**/*.test.ts",
     ],
     env: { RESONATE_TEST_STORE: "postgres" },

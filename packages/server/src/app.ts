@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import cors from "@fastify/cors";
+import { type AdminDeps, registerAdminRoutes } from "./api/admin";
 import type { ProtocolHandler } from "./api/protocol-handler";
 import type { PollRouteOptions } from "./delivery/poll-route";
 import { registerPollRoute } from "./delivery/poll-route";
@@ -12,6 +13,8 @@ export interface AppDeps {
   store: Store;
   handler: ProtocolHandler;
   metrics: Metrics;
+  /** The read-only admin API for tools (/admin/…). */
+  admin: AdminDeps;
   bodyLimit: number;
   /** Origins allowed by CORS; empty = no CORS headers at all; "*" = any origin (spec §2.7). */
   corsOrigins: readonly string[];
@@ -86,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   }
 
+  registerAdminRoutes(app, deps.admin);
   await registerPollRoute(app, deps.poll);
   return app;
 }

@@ -191,6 +191,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     store,
     handler,
     metrics,
+    admin: { store, directory: () => directory, clock, auth },
     bodyLimit: config.bodyLimit,
     corsOrigins: config.corsAllowOrigin,
     poll: {

@@ -98,6 +98,11 @@ export interface StoredTaskEvent extends TaskEvent {
 export interface PromiseQuery {
   state?: PromiseState;
   tags?: Record<string, string>;
+  /** Ids starting with this (the admin API's search; the protocol's search has none). */
+  idPrefix?: string;
+  /** created_at within [createdFrom, createdTo) (ms). */
+  createdFrom?: number;
+  createdTo?: number;
   limit: number;
   cursor?: string;
 }

@@ -1,4 +1,4 @@
-// Metrics on two replicas of one database: the group gauges are read from the database at scrape
+// Metrics and the admin API on two replicas of one database: the group gauges are read from the database at scrape
 // time, so both replicas report the same backlog, tasks in flight and oldest pending task; workers
 // are counted per replica and cluster-wide (from the stream directory).
 
@@ -47,5 +47,24 @@ describe("metrics across replicas", () => {
     // PostgreSQL commits one job per transaction.
     expect(valueOf(sa, "resonate_store_batch_size_count")).toBe(valueOf(sa, "resonate_store_batch_size_sum"));
     expect(valueOf(sa, "resonate_store_retries_total")).toBeGreaterThanOrEqual(0);
+  });
+
+  it("GET /admin/groups on either replica lists the workers of both, with the tasks they hold", async () => {
+    servers = await startReplicas(2, { keepaliveInterval: 100 });
+    const [a, b] = servers as [TestServer, TestServer];
+    for (const [ts, peer, pid] of [[a, b, "wa"], [b, a, "wb"]] as const) {
+      const s = await openSse(ts.url, "workers", pid);
+      streams.push(s);
+      await eventually(() => peer.server.cluster!.directory.isConnected(pid), 3000, `${pid} known to the other replica`);
+    }
+    expect((await a.call("promise.create", createData("x-1", Date.now() + 3_600_000, { "resonate:target": "poll://any@workers" }))).status).toBe(200);
+    expect((await a.call("task.acquire", { id: "x-1", version: 0, pid: "wb", ttl: 60_000 })).status).toBe(200);
+    const views = [];
+    for (const ts of [a, b]) {
+      const body = (await (await fetch(`${ts.url}/admin/groups`)).json()) as any;
+      views.push(body.groups.map((g: any) => ({ ...g, workers: g.workers.map((w: any) => [w.pid, w.replica, w.tasks]) })));
+    }
+    expect(views[0]).toEqual(views[1]);
+    expect(views[0][0]).toMatchObject({ group: "workers", acquired: 1, workers: [["wa", "r1", 0], ["wb", "r2", 1]] });
   });
 });

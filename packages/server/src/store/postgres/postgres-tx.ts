@@ -502,10 +502,22 @@ export class PostgresTx implements Tx {
   private *searchRows<Row extends QueryResultRow>(
     table: "promises" | "tasks" | "schedules",
     tagColumn: string | undefined,
-    query: { state?: string; tags?: Record<string, string>; cursor?: string; limit: number },
+    query: { state?: string; tags?: Record<string, string>; cursor?: string; limit: number; idPrefix?: string; createdFrom?: number; createdTo?: number },
   ): Op<Row[]> {
     const values: unknown[] = [];
     let sql = `SELECT * FROM ${table} WHERE true`;
+    if (query.idPrefix !== undefined && query.idPrefix !== "") {
+      values.push(query.idPrefix);
+      sql += ` AND starts_with(id, $${values.length})`;
+    }
+    if (query.createdFrom !== undefined) {
+      values.push(query.createdFrom);
+      sql += ` AND created_at >= $${values.length}`;
+    }
+    if (query.createdTo !== undefined) {
+      values.push(query.createdTo);
+      sql += ` AND created_at < $${values.length}`;
+    }
     if (query.state !== undefined) {
       values.push(query.state);
       sql += ` AND state = $${values.length}`;

@@ -604,10 +604,23 @@ export class SqliteStore implements Store, Tx {
   private searchRows<Row>(
     table: "promises" | "tasks" | "schedules",
     tagColumn: string | undefined,
-    query: { state?: string; tags?: Record<string, string>; cursor?: string; limit: number },
+    query: { state?: string; tags?: Record<string, string>; cursor?: string; limit: number; idPrefix?: string; createdFrom?: number; createdTo?: number },
   ): Row[] {
     const params: unknown[] = [];
     let sql = `SELECT * FROM ${table} WHERE 1 = 1`;
+    if (query.idPrefix !== undefined && query.idPrefix !== "") {
+      // A range on the primary key (ids compare as UTF-8 bytes): the index finds the prefix.
+      sql += " AND id >= ? AND id < ?";
+      params.push(query.idPrefix, `${query.idPrefix}\u{10FFFF}`);
+    }
+    if (query.createdFrom !== undefined) {
+      sql += " AND created_at >= ?";
+      params.push(query.createdFrom);
+    }
+    if (query.createdTo !== undefined) {
+      sql += " AND created_at < ?";
+      params.push(query.createdTo);
+    }
     if (query.state !== undefined) {
       sql += " AND state = ?";
       params.push(query.state);
