@@ -63,6 +63,28 @@ export class ProtocolClient {
     throw new ServerError(envelope.status, message);
   }
 
+  /**
+   * GET on the server's admin API (/admin/…, our server's own, not the protocol): the parsed JSON,
+   * or a ServerError with the server's message.
+   */
+  async admin<T>(path: string, query: Record<string, string | undefined> = {}): Promise<T> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, value);
+    const search = params.size > 0 ? `?${params}` : "";
+    const { status, text } = await this.send("GET", `/admin/${path}${search}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (status === 200 && body !== undefined) return body as T;
+    const error = (body as { error?: unknown } | undefined)?.error;
+    if (typeof error === "string") throw new ServerError(status, error);
+    if (status === 404) throw new ServerError(404, `${this.baseUrl} has no admin API (it is resonate-compat's own, not the reference server's)`);
+    throw new UnreachableError(`${this.baseUrl}/admin/${path} answered HTTP ${status} without JSON; is it a resonate-compat server?`);
+  }
+
   /** One HTTP exchange; network failures and timeouts become UnreachableError. */
   private async send(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
     const url = `${this.baseUrl}${path}`;
