@@ -25,12 +25,19 @@ async function two(options: Record<string, unknown> = {}): Promise<[TestServer, 
   return servers as [TestServer, TestServer];
 }
 
-/** Opens a stream on `ts` and waits until the other replica `peer` knows of it too. */
+/**
+ * Opens a stream on `ts` and waits until the other replica `peer` knows of it too, and until the
+ * backlog pass that a new stream triggers (200 ms later) is over: that pass offers the group's
+ * pending tasks that the replica itself is not offering, and it cannot know the other replica's
+ * offers, so a task created in between would be offered twice (harmless — the second acquire gets
+ * 409 — but these tests count executes).
+ */
 async function connect(ts: TestServer, peer: TestServer, group: string, id: string): Promise<SseStream> {
   const stream = await openSse(ts.url, group, id);
   streams.push(stream);
   expect(stream.status).toBe(200);
   await eventually(() => peer.server.cluster!.directory.isConnected(id), 3000, `${peer.server.replica} to learn of ${group}/${id}`);
+  await new Promise((resolve) => setTimeout(resolve, 400));
   return stream;
 }
 
