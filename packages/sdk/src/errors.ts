@@ -1,3 +1,5 @@
+import type { TaskRecord } from "@resonate-compat/protocol";
+
 // Errors the SDK throws. Two failures look alike from a distance and need different reactions:
 //   - ResonateError: the server answered with a protocol status that means "no" (404, 409, 422, ...).
 //     Retrying the same request cannot help; the caller has to change something.
@@ -54,6 +56,68 @@ export class ResonateUnreachableError extends Error {
 /** Rejection sent to the caller when the worker that got the task has no function of that name/version. */
 export class FunctionNotRegisteredError extends Error {
   override name = "FunctionNotRegisteredError";
+}
+
+/**
+ * Why a running function's lease is gone (see LeaseLostError):
+ *   - "expired": the process was frozen (SIGSTOP, a debugger, a long synchronous stretch) and sent no
+ *     heartbeat for longer than its lease could last: found on its own clock, at once on resume,
+ *     before the server is asked;
+ *   - "released": the server took the task back (its lease lapsed, the process's poll stream had
+ *     closed, or it was released) and it is pending again;
+ *   - "reacquired": another process (or this one, later) acquired the task: it now has a higher version;
+ *   - "fulfilled": the task is done: its promise was settled (by another holder, by its deadline, or
+ *     from outside);
+ *   - "suspended", "halted": the task is in that state;
+ *   - "gone": the server has no such task any more;
+ *   - "redispatched": the server sent an execute for this task at the version held here, which it
+ *     does only for a task that is pending again;
+ *   - "refused": the server refused a write of this holder (task.fulfill answered 409).
+ */
+export type LeaseLossReason = "expired" | "released" | "reacquired" | "fulfilled" | "suspended" | "halted" | "gone" | "redispatched" | "refused";
+
+/**
+ * The reason of a running function's `ctx.signal` when the task it runs is no longer held by this
+ * process at this version. From then on the SDK no longer heartbeats the task and, unless the loss is
+ * only its own inference ("expired": then the fenced task.fulfill lets the server decide), does not
+ * send its result; another worker runs (or ran) it again. An external write the function still makes must
+ * carry `ctx.fencingToken`, so that the store can refuse it (see the SDK README).
+ */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+  constructor(
+    /** The task (= promise) id. */
+    readonly taskId: string,
+    /** The task version this process held (its fencing token's version). */
+    readonly version: number,
+    readonly why: LeaseLossReason,
+    /** The task as the server last showed it, when that is how the loss was found. */
+    readonly task?: TaskRecord,
+  ) {
+    super(`Lease on task "${taskId}" at version ${version} lost: ${describeLoss(why, task)}`);
+  }
+}
+
+function describeLoss(why: LeaseLossReason, task: TaskRecord | undefined): string {
+  switch (why) {
+    case "expired":
+      return "this process stood still (no heartbeat sent) for longer than the lease could last";
+    case "released":
+      return "the server took the task back; it is pending again";
+    case "reacquired":
+      return `the task was acquired again${task ? ` (now version ${task.version}${task.pid === undefined ? "" : `, process ${task.pid}`})` : ""}`;
+    case "fulfilled":
+      return "the task is fulfilled (its promise was settled elsewhere)";
+    case "suspended":
+    case "halted":
+      return `the task is ${why}`;
+    case "gone":
+      return "the server has no such task";
+    case "redispatched":
+      return "the server dispatched the task again";
+    case "refused":
+      return "the server refused this holder's write (409)";
+  }
 }
 
 /** Constructing Resonate without what it needs (e.g. no url). */

@@ -1,7 +1,7 @@
 // The public surface of the SDK.
 export { Resonate } from "./resonate";
 export type { ResonateConfig } from "./config";
-export type { Context } from "./context";
+export type { Context, FencingToken } from "./context";
 export type { Handle } from "./handle";
 export type { CallOptions, Options } from "./options";
 export type { Logger, LogLevel, LogFields } from "./logger";
@@ -16,8 +16,10 @@ export {
   ResonateUnreachableError,
   ResonateConfigError,
   FunctionNotRegisteredError,
+  LeaseLostError,
   ResonateStoppedError,
   PromiseTimedOutError,
   PromiseCanceledError,
   PromiseRejectedError,
 } from "./errors";
+export type { LeaseLossReason } from "./errors";

@@ -13,7 +13,7 @@ import { type RegisteredFunction, Registry } from "./registry";
 import { TaskRunner } from "./task-runner";
 
 // The composition root: builds the parts from the config and wires the poll stream to them.
-//   poll stream ──execute──▶ task runner (acquire, run, fulfill; heartbeat while running)
+//   poll stream ──execute──▶ task runner (acquire, run, fulfill; heartbeat and lease checks while running)
 //               ──unblock──▶ listeners (resolve result() waits)
 //   beginRpc / get ──▶ http client ──▶ handle ──result()──▶ listeners
 
@@ -51,7 +51,7 @@ export class Resonate {
 
     const { requestTimeout, maxConnections, retry } = this.config;
     this.http = new HttpClient({ url, token, requestTimeout, maxConnections, retry, clock, logger });
-    this.heartbeat = new AsyncHeartbeat(pid, Math.max(1, Math.floor(ttl / 2)), this.http, clock, logger);
+    this.heartbeat = new AsyncHeartbeat(pid, Math.max(1, Math.floor(ttl / 2)), this.http, clock, logger, ttl);
     this.runner = new TaskRunner({
       http: this.http,
       registry: this.registry,
@@ -61,6 +61,7 @@ export class Resonate {
       ttl,
       concurrency: this.config.concurrency,
       logger,
+      clock,
     });
     this.listeners = new Listeners({
       http: this.http,
@@ -81,7 +82,11 @@ export class Resonate {
       onMessage: (message) => this.onMessage(message),
       // Anything pushed to us while the stream was down is lost: ask again for what we wait on.
       // (The first open also counts: a wait may have registered before the stream was listening.)
-      onOpen: () => this.listeners.refreshAll(),
+      // And the server takes back the leases of a process whose stream stayed closed: check ours.
+      onOpen: () => {
+        this.listeners.refreshAll();
+        this.heartbeat.check();
+      },
     });
     this.poll.start();
   }

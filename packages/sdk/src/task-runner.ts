@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { PROTOCOL_VERSION, type PromiseRecord, type SettleState, type TaskRecord, TAG } from "@resonate-compat/protocol";
+import { type Clock, systemClock } from "./clock";
 import { CodecError, decodeInvocation, encode } from "./codec";
-import { FunctionNotRegisteredError } from "./errors";
+import { FunctionNotRegisteredError, LeaseLostError } from "./errors";
 import type { Context } from "./context";
 import type { Heartbeat } from "./heartbeat";
 import { type HttpClient, messageOf } from "./http-client";
@@ -25,7 +26,17 @@ import type { Registry } from "./registry";
 //   - a durable-sleep timer task (tag resonate:timer, created by official SDK 0.11.5 workflows in our
 //     group): not ours to settle; dropped without fulfill or release, like the official SDK does,
 //     so its lease lapses and the server settles it at its deadline.
-//   - the fulfill answers 409: we lost the lease (the task was re-dispatched); the result is dropped.
+//   - the lease is lost while the function runs (the heartbeat's checks find the task taken back,
+//     re-acquired or settled, or this process stood still past its lease; or an execute for the task
+//     at the version we hold arrives, which the server sends only for a pending task): the function's
+//     ctx.signal aborts with a LeaseLostError and the task is no longer heartbeated. A loss the server
+//     showed (the task taken back, re-acquired, settled, halted…) means the result is not sent: it
+//     would be refused. A loss this process only inferred from its own clock ("expired": it stood
+//     still past its lease) leaves the verdict to the server: the result is sent, and the fenced
+//     task.fulfill is accepted only if the task is in fact still held at this version (409 otherwise).
+//     The function may go on running (JavaScript cannot stop it); its slot stays taken until it returns.
+//   - the fulfill answers 409: we lost the lease (the task was re-dispatched); the result is dropped
+//     and the signal aborts with a LeaseLostError ("refused") for whatever still listens.
 //
 // stop(): queued tasks are handed back (acquire + release, so the server re-dispatches them at once
 // instead of after its retry timeout); a task whose acquire is in flight is released as soon as it
@@ -41,6 +52,8 @@ export interface TaskRunnerOptions {
   ttl: number;
   concurrency: number;
   logger: Logger;
+  /** Times the acquires (the lease's lower bound starts when the acquire is sent). */
+  clock?: Clock;
   /** How long stop() waits for hand-backs and in-flight acquires before giving up on them. */
   stopGrace?: number;
 }
@@ -48,6 +61,13 @@ export interface TaskRunnerOptions {
 interface Outcome {
   state: SettleState;
   value: unknown;
+}
+
+/** A task whose function is running here. */
+interface Running {
+  version: number;
+  /** Its ctx.signal: aborted on lease loss (LeaseLostError) or stop. */
+  controller: AbortController;
 }
 
 interface Slot {
@@ -58,6 +78,7 @@ interface Slot {
 export class TaskRunner {
   private readonly queue = new Map<string, number>();
   private readonly slots = new Map<string, Slot>();
+  private readonly running = new Map<string, Running>();
   private readonly stopping = new AbortController();
 
   constructor(private readonly options: TaskRunnerOptions) {}
@@ -69,6 +90,10 @@ export class TaskRunner {
 
   onExecute(task: { id: string; version: number }): void {
     if (this.stopping.signal.aborted) return;
+    // The server sends an execute at version v only while the task is pending at v: if we run it
+    // at v, our lease is gone (the execute still queues, to be acquired once the function returns).
+    const running = this.running.get(task.id);
+    if (running && task.version >= running.version) this.lose(task.id, new LeaseLostError(task.id, running.version, "redispatched"));
     const queued = this.queue.get(task.id);
     // An execute always carries the task's current version; a newer one supersedes a queued older one.
     if (queued === undefined || task.version > queued) this.queue.set(task.id, task.version);
@@ -106,7 +131,8 @@ export class TaskRunner {
   }
 
   private async execute(id: string, version: number, acquireDone: () => void): Promise<void> {
-    const { logger, pid } = this.options;
+    const { logger, pid, heartbeat } = this.options;
+    const acquireSentAt = (this.options.clock ?? systemClock).now();
     const acquired = await this.acquire(id, version);
     if (!acquired) return;
     const { task, promise } = acquired;
@@ -122,18 +148,37 @@ export class TaskRunner {
     }
 
     logger.debug({ id, version: task.version, pid }, "task acquired");
-    this.options.heartbeat.start(task);
+    const controller = new AbortController();
+    const onStop = () => controller.abort(this.stopping.signal.reason);
+    this.stopping.signal.addEventListener("abort", onStop, { once: true });
+    this.running.set(id, { version: task.version, controller });
+    heartbeat.start(task, { since: acquireSentAt, onLost: (err) => this.lose(id, err) });
     let outcome: Outcome;
     try {
-      outcome = await this.run(promise);
+      outcome = await this.run(promise, task, controller.signal);
     } finally {
-      this.options.heartbeat.stop(task);
+      heartbeat.stop(task);
+      this.running.delete(id);
+      this.stopping.signal.removeEventListener("abort", onStop);
     }
     if (this.stopping.signal.aborted) {
       logger.info({ id, version: task.version }, "stopped while running: result not sent, the lease will lapse");
       return;
     }
-    await this.fulfill(task, outcome);
+    const lost: unknown = controller.signal.reason;
+    if (lost instanceof LeaseLostError && lost.why !== "expired") {
+      logger.warn({ id, version: task.version, why: lost.why }, "lease lost while running: result not sent");
+      return;
+    }
+    await this.fulfill(task, outcome, controller);
+  }
+
+  /** The lease of a running task is gone: abort its signal and stop heartbeating it (once). */
+  private lose(id: string, err: LeaseLostError): void {
+    const running = this.running.get(id);
+    if (!running || running.version !== err.version || running.controller.signal.aborted) return;
+    this.options.heartbeat.stop({ id, version: running.version });
+    running.controller.abort(err);
   }
 
   private async acquire(id: string, version: number): Promise<{ task: TaskRecord; promise: PromiseRecord } | undefined> {
@@ -149,7 +194,7 @@ export class TaskRunner {
     return undefined;
   }
 
-  private async run(promise: PromiseRecord): Promise<Outcome> {
+  private async run(promise: PromiseRecord, task: TaskRecord, signal: AbortSignal): Promise<Outcome> {
     const { registry, logger, group, pid } = this.options;
     let invocation;
     try {
@@ -171,7 +216,8 @@ export class TaskRunner {
       func: registered.name,
       version: registered.version,
       timeoutAt: promise.timeoutAt,
-      signal: this.stopping.signal,
+      signal,
+      fencingToken: Object.freeze({ taskId: task.id, version: task.version }),
     };
     try {
       return { state: "resolved", value: await registered.fn(ctx, ...invocation.args) };
@@ -180,7 +226,7 @@ export class TaskRunner {
     }
   }
 
-  private async fulfill(task: TaskRecord, outcome: Outcome): Promise<void> {
+  private async fulfill(task: TaskRecord, outcome: Outcome, controller: AbortController): Promise<void> {
     const { http, logger } = this.options;
     let value;
     let state = outcome.state;
@@ -203,7 +249,10 @@ export class TaskRunner {
         },
       });
       if (answer.status === 200) logger.debug({ id: task.id, version: task.version, state }, "task fulfilled");
-      else logger.info({ id: task.id, version: task.version, status: answer.status, reason: messageOf(answer.data) }, "result refused (lease lost or promise already settled)");
+      else {
+        logger.info({ id: task.id, version: task.version, status: answer.status, reason: messageOf(answer.data) }, "result refused (lease lost or promise already settled)");
+        if (answer.status === 409 && !controller.signal.aborted) controller.abort(new LeaseLostError(task.id, task.version, "refused"));
+      }
     } catch (err) {
       logger.warn({ id: task.id, version: task.version, error: errorText(err) }, "task fulfill failed; the lease will lapse and the task run again");
     }
