@@ -27,7 +27,9 @@ resonate.register("computeSomething", async (_ctx, id: string, cost: number) => 
 });
 
 await resonate.connected();
-print("ready", { pid: resonate.pid });
+// osPid: the operating-system process id running this worker, the one to `kill -9` to simulate a
+// crash (`pnpm worker` also starts a pnpm and a tsx launcher process; killing those leaves this one running).
+print("ready", { pid: resonate.pid, osPid: process.pid });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

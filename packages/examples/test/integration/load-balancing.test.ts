@@ -2,7 +2,8 @@
 //   - a burst of 30 invocations over 3 workers: each runs exactly once, the work is spread;
 //   - the same id invoked twice (two example clients at once, then a third later): one execution;
 //   - no worker connected when the clients dispatch: the clients exit; workers started later drain
-//     the backlog at once (not after the retry timeout).
+//     the backlog at once (not after the retry timeout);
+//   - the example worker prints its operating-system process id, and SIGKILL to that pid ends it.
 import { describe, expect, it } from "vitest";
 import {
   clientResults,
@@ -124,4 +125,16 @@ describe("all workers down at dispatch", () => {
       expect(pids).toContain(value.worker);
     }
   }, 120_000);
+});
+
+describe("the example worker", () => {
+  it("prints its operating-system process id on its ready line; SIGKILL to that pid ends it", async () => {
+    const w = world();
+    const server = await w.startServer({ logLevel: "warn" });
+    const worker = await startExampleWorker(w, server, { label: "worker" });
+    const [ready] = worker.events("ready");
+    expect(ready!.osPid).toBe(worker.pid);
+    process.kill(Number(ready!.osPid), "SIGKILL");
+    expect(await worker.waitExit(10_000)).toEqual({ code: null, signal: "SIGKILL" });
+  }, 60_000);
 });
