@@ -78,10 +78,11 @@ export type LeaseLossReason = "expired" | "released" | "reacquired" | "fulfilled
 
 /**
  * The reason of a running function's `ctx.signal` when the task it runs is no longer held by this
- * process at this version. From then on the SDK no longer heartbeats the task and, unless the loss is
- * only its own inference ("expired": then the fenced task.fulfill lets the server decide), does not
- * send its result; another worker runs (or ran) it again. An external write the function still makes must
- * carry `ctx.fencingToken`, so that the store can refuse it (see the SDK README).
+ * process at this version. From then on the SDK no longer heartbeats the task and its result is not
+ * taken ("expired", an inference from this process's own clock, is checked with the server first: a
+ * task the server still holds for us is released); another worker runs (or ran) it again. An
+ * external write the function still makes must carry `ctx.fencingToken`, so that the store can
+ * refuse it (see the SDK README).
  */
 export class LeaseLostError extends Error {
   override name = "LeaseLostError";

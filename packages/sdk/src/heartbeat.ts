@@ -148,7 +148,7 @@ export class AsyncHeartbeat implements Heartbeat {
         try {
           answer = await this.http.send("task.get", { id: t.id }, { attempts: 1 });
         } catch (err) {
-          // Unknown: the watchdog takes the lease for lost if no renewal is confirmed in time.
+          // Unknown: the next beat asks again (and the watchdog covers a process that stood still).
           this.logger.debug({ id: t.id, error: errorText(err) }, "lease check failed");
           return;
         }

@@ -32,8 +32,7 @@ import type { Registry } from "./registry";
 //     ctx.signal aborts with a LeaseLostError and the task is no longer heartbeated. A loss the server
 //     showed (the task taken back, re-acquired, settled, halted…) means the result is not sent: it
 //     would be refused. A loss this process only inferred from its own clock ("expired": it stood
-//     still past its lease) leaves the verdict to the server: the result is sent, and the fenced
-//     task.fulfill is accepted only if the task is in fact still held at this version (409 otherwise).
+//     still past its lease) is checked with the server once the function returns (see afterExpiry).
 //     The function may go on running (JavaScript cannot stop it); its slot stays taken until it returns.
 //   - the fulfill answers 409: we lost the lease (the task was re-dispatched); the result is dropped
 //     and the signal aborts with a LeaseLostError ("refused") for whatever still listens.
@@ -166,8 +165,42 @@ export class TaskRunner {
       return;
     }
     const lost: unknown = controller.signal.reason;
-    if (lost instanceof LeaseLostError && lost.why !== "expired") {
-      logger.warn({ id, version: task.version, why: lost.why }, "lease lost while running: result not sent");
+    if (lost instanceof LeaseLostError) {
+      if (lost.why === "expired") await this.afterExpiry(task, outcome, controller);
+      else logger.warn({ id, version: task.version, why: lost.why }, "lease lost while running: result not sent");
+      return;
+    }
+    await this.fulfill(task, outcome, controller);
+  }
+
+  /**
+   * After an "expired" loss, which this process inferred from its own clock, the server decides:
+   *   - it still holds the task for us at this version (it stood still too, or was down: its downtime
+   *     does not count against leases): the run was told to give up, so its result is not trusted;
+   *     the task is released and runs again at once;
+   *   - it does not: the result goes out as a fenced task.fulfill anyway, which can only be refused
+   *     (409: versions never go back), so that the stale write shows where stale writes are watched
+   *     (the server's log and history; packages/e2e's fencing test waits for this refusal);
+   *   - no answer: nothing is sent; the lease lapses on its own.
+   */
+  private async afterExpiry(task: TaskRecord, outcome: Outcome, controller: AbortController): Promise<void> {
+    const { http, logger, pid } = this.options;
+    let answer;
+    try {
+      // A few attempts: after standing still, the pooled connections may be dead (a server restarted).
+      answer = await http.send("task.get", { id: task.id }, { attempts: 3 });
+    } catch (err) {
+      logger.warn({ id: task.id, version: task.version, error: errorText(err) }, "lease expired and the server cannot tell: result not sent");
+      return;
+    }
+    const current = answer.status === 200 && typeof answer.data === "object" ? answer.data.task : undefined;
+    if (current?.state === "acquired" && current.version === task.version && current.pid === pid) {
+      logger.warn({ id: task.id, version: task.version }, "lease expired while this process stood still, yet the server still holds it for us: released, to run again");
+      await this.release(task);
+      return;
+    }
+    if (current === undefined && answer.status !== 404) {
+      logger.warn({ id: task.id, version: task.version, status: answer.status }, "lease expired and the server cannot tell: result not sent");
       return;
     }
     await this.fulfill(task, outcome, controller);

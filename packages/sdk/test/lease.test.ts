@@ -13,7 +13,7 @@ import { promiseRecord, silentLogger, startFakeServer, waitFor } from "./support
 
 // Issue 18: a running function learns that its lease is gone (ctx.signal, LeaseLostError), the SDK
 // stops heartbeating the task and does not send its result (after a loss it only inferred, "expired",
-// it lets the fenced task.fulfill decide); ctx.fencingToken names the holder.
+// it asks the server first); ctx.fencingToken names the holder.
 
 const held = (id: string, version: number, pid = "w1") => ({ status: 200, data: { task: { id, state: "acquired", version, resumes: 0, ttl: 1000, pid } } });
 const taskIs = (id: string, state: string, version: number) => ({ status: 200, data: { task: { id, state, version, resumes: 0 } } });
@@ -240,24 +240,42 @@ describe("TaskRunner: lease loss and fencing token", () => {
     expect(runner.load).toEqual({ active: 0, queued: 0 });
   });
 
-  it("a frozen process finds its lease expired on the first watchdog tick; its result goes out fenced, for the server to judge", async () => {
+  it("a frozen process finds its lease expired on the first watchdog tick; the server still holding it for us, the task is released, not fulfilled", async () => {
     const clock = new StubClock();
-    const { http, runner, contexts, gates } = setup(clock);
+    const { http, runner, contexts, gates } = setup(clock); // task.get: acquired at version 4 by w1
     runner.onExecute({ id: "job-1", version: 3 });
     await waitFor(() => contexts.length === 1);
     clock.current += 30_000;
     clock.fire(100);
     expect(contexts[0]!.signal.reason).toMatchObject({ name: "LeaseLostError", why: "expired", version: 4 });
-    http.on("task.fulfill", () => ({ status: 409, data: "Task version mismatch or invalid state" }));
     const beats = http.callsOf("task.heartbeat").length;
-    gates[0]!();
-    await waitFor(() => http.callsOf("task.fulfill").length === 1);
-    expect(http.callsOf("task.fulfill")[0]).toMatchObject({ id: "job-1", version: 4 });
-    expect(contexts[0]!.signal.reason).toMatchObject({ why: "expired" }); // the first reason stays
+    gates[0]!(); // the function gave up (or not): its value is not trusted
+    await waitFor(() => http.callsOf("task.release").length === 1);
+    expect(http.callsOf("task.release")).toEqual([{ id: "job-1", version: 4 }]);
+    expect(http.callsOf("task.fulfill")).toEqual([]);
     clock.current += 30_000;
     clock.fire(1_000);
     await flush();
     expect(http.callsOf("task.heartbeat")).toHaveLength(beats); // no longer heartbeated
+  });
+
+  it("after an expired lease that the server confirms lost, the result goes out only as a fenced fulfill, refused (409); with no answer, nothing is sent", async () => {
+    for (const server of ["reacquired", "unreachable"] as const) {
+      const clock = new StubClock();
+      const { http, runner, contexts, gates } = setup(clock);
+      runner.onExecute({ id: "job-1", version: 3 });
+      await waitFor(() => contexts.length === 1);
+      clock.current += 30_000;
+      clock.fire(100);
+      http.on("task.get", () => (server === "reacquired" ? held("job-1", 5, "w2") : new Error("connect ECONNREFUSED")));
+      http.on("task.fulfill", () => ({ status: 409, data: "Task version mismatch or invalid state" }));
+      gates[0]!();
+      await waitFor(() => http.callsOf("task.get").length >= 1);
+      await flush();
+      expect(http.callsOf("task.fulfill").map((d) => [d.id, d.version]), server).toEqual(server === "reacquired" ? [["job-1", 4]] : []);
+      expect(http.callsOf("task.release"), server).toEqual([]);
+      expect(contexts[0]!.signal.reason).toMatchObject({ why: "expired" }); // the first reason stays
+    }
   });
 
   it("an execute for the running task at the version held means the server re-dispatched it: the signal aborts at once", async () => {

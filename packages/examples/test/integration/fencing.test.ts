@@ -4,6 +4,9 @@
 //     task and finishes it; the first is resumed (SIGCONT): its ctx.signal aborts with a
 //     LeaseLostError, its late write is refused by the table, and the table holds exactly the second
 //     worker's write;
+//   - a worker frozen while the server was down too (a restarted server does not count its downtime
+//     against leases): the server still holds the task for it on resume, so its abandoned run is
+//     released (not fulfilled) and the task runs again;
 //   - a worker that runs normally while its task is taken away (halted: no execute tells anyone) is
 //     told by its next lease check, within one heartbeat interval; it stops its work and writes nothing;
 // Delays (lease loss → abort) are measured and printed, never asserted.
@@ -21,6 +24,7 @@ import {
   decodeValue,
   note,
   pidOf,
+  sleep,
   until,
   useWorld,
 } from "./helpers";
@@ -93,6 +97,39 @@ describe("lease loss and fencing (src/fencing.ts)", () => {
         `SIGCONT -> zombie's signal aborted after ${abortedAt - resumedAt} ms (re-dispatch -> abort ${abortedAt - printedAt(started!)} ms, the zombie being stopped meanwhile); ` +
         `its late write was refused ${printedAt(refused!) - abortedAt} ms after the abort`,
     );
+  }, 120_000);
+
+  it("a worker frozen while the server was down too: the server still holds the task for it, so the abandoned run is released, not fulfilled, and the task runs again", async () => {
+    const w = world();
+    const ttl = 10_000;
+    const store = path.join(w.dir, "store");
+    // Leases only (no disconnect grace): the restarted server does not count its downtime against them.
+    const server = await w.startServer({ logLevel: "warn", extraArgs: ["--disconnect-grace", "0"] });
+    const worker = await startFencingWorker(w, server, { label: "worker", ttl, store });
+    const id = "fenced-3";
+    expect((await createInvocation(server.url, id, "recordResult", [id, 4000, 100], "fenced")).status).toBe(200);
+    await worker.waitFor("started", { timeoutMs: 30_000 });
+
+    // The worker stands still longer than its lease; the server is down for most of that time.
+    worker.signal("SIGSTOP");
+    await server.stop("SIGKILL");
+    await sleep(ttl); // not an assertion: the worker must stand still past its lease
+    await server.start();
+    expect(await taskOf(server, id)).toMatchObject({ state: "acquired", version: 1, pid: pidOf(worker) });
+    worker.signal("SIGCONT");
+
+    const [lost] = await worker.waitFor("lease-lost", { timeoutMs: 15_000 });
+    expect(lost).toMatchObject({ id, version: 1, why: "expired" });
+    await worker.waitFor("abandoned", { timeoutMs: 15_000 });
+    // The abandoned run's outcome is not sent: the task is released and runs again (version 2).
+    const [written] = await worker.waitFor("written", { timeoutMs: 40_000 });
+    expect(written).toMatchObject({ id, version: 2 });
+    await until(async () => ((await taskOf(server, id)).state === "fulfilled" ? true : undefined), { timeoutMs: 10_000, what: `${id} fulfilled` });
+    expect(await taskOf(server, id)).toMatchObject({ state: "fulfilled", version: 2 });
+    const promise = (await server.call("promise.get", { id })).data.promise;
+    expect(promise.state).toBe("resolved");
+    expect(decodeValue(promise.value)).toEqual({ id, cost: 4000, worker: pidOf(worker) });
+    expect(worker.stderr).toMatch(/yet the server still holds it for us: released, to run again/);
   }, 120_000);
 
   it("a running worker whose task the server takes away is told by its next lease check, stops and writes nothing", async () => {
