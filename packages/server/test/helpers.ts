@@ -196,6 +196,9 @@ export async function drainOutbox(ts: TestServer): Promise<void> {
   const dispatcher = ts.server.dispatcher;
   dispatcher.resume();
   await dispatcher.drain();
+  // resume() also kicked a drain of its own: on PostgreSQL it runs concurrently, and its commit
+  // must be in before the test reads the state.
+  await dispatcher.idle();
   dispatcher.pause();
 }
 

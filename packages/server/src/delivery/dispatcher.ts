@@ -75,6 +75,8 @@ export class Dispatcher {
   private readonly backlogged = new Set<string>();
   /** Leases per process as of the last claim; offers made since are counted by `offers`. */
   private leases = new Map<string, number>();
+  /** The dispatcher's own jobs (drains, re-offers, backlog offers) not yet settled. */
+  private readonly running = new Set<Promise<unknown>>();
   /** Tasks queued again to be re-offered: routed away from the streams that had them already. */
   private readonly reoffering = new Set<string>();
 
@@ -360,13 +362,27 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * Resolves once no drain is scheduled and none of the dispatcher's own jobs is running: a test
+   * that resumed the dispatcher for a moment waits for everything that started meanwhile.
+   */
+  async idle(): Promise<void> {
+    while (this.scheduled || this.running.size > 0) {
+      if (this.running.size > 0) await Promise.allSettled([...this.running]);
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   /** Runs one of the dispatcher's own jobs through the committer; a failure is logged, not thrown. */
   private run<T>(failure: string, job: (tx: Tx) => Op<T>): Promise<T | undefined> {
     if (!this.commits || this.stopped) return Promise.resolve(undefined);
-    return this.commits.submit(job).catch((error: unknown) => {
+    const running: Promise<T | undefined> = this.commits.submit(job).catch((error: unknown) => {
       this.deps.logger.error({ err: error }, failure);
       return undefined;
     });
+    this.running.add(running);
+    void running.finally(() => this.running.delete(running));
+    return running;
   }
 
   /** The stream whose process has the fewest tasks in hand; ties are broken at random. */

@@ -185,6 +185,8 @@ export interface Tx {
    * the least loaded worker: a hint, which a store may read outside the transaction.
    */
   leaseCounts(): Op<Map<string, number>>;
+  /** The same, exactly, read inside the transaction (for the admin API, not the routing path). */
+  countLeases(): Op<Map<string, number>>;
   /**
    * Pending tasks whose target routes `any` into `group` (poll://any@group or poll://any@group/…),
    * with their current version and target, up to `limit`, oldest first.

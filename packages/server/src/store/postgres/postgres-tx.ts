@@ -135,6 +135,7 @@ const SQL = {
       ) live
     ) grouped
     GROUP BY grp ORDER BY grp`,
+  countLeases: "SELECT pid, count(*)::int AS n FROM tasks WHERE state = 'acquired' GROUP BY pid",
   countExtension: `UPDATE task_events SET n = n + 1, last_at = $1
     WHERE seq = (SELECT max(seq) FROM task_events WHERE task_id = $2) AND event = 'extended' AND version IS NOT DISTINCT FROM $3`,
   taskEvents: "SELECT * FROM task_events WHERE task_id = $1 ORDER BY seq LIMIT $2",
@@ -290,6 +291,11 @@ export class PostgresTx implements Tx {
 
   *leaseCounts(): Op<Map<string, number>> {
     return (yield this.host.leaseCounts()) as Map<string, number>;
+  }
+
+  *countLeases(): Op<Map<string, number>> {
+    const rows = yield* this.q<{ pid: string; n: number }>("countLeases", []);
+    return new Map(rows.map((r) => [r.pid, r.n]));
   }
 
   *pendingTasksForGroup(group: string, limit: number): Op<{ id: string; version: number; target: string; tags: Record<string, string> }[]> {

@@ -411,6 +411,10 @@ export class SqliteStore implements Store, Tx {
     return new Map(rows.map((r) => [r.pid, r.n]));
   }
 
+  *countLeases(): Op<Map<string, number>> {
+    return yield* this.leaseCounts(); // read in the transaction already
+  }
+
   *pendingTasksForGroup(group: string, limit: number): Op<{ id: string; version: number; target: string; tags: Record<string, string> }[]> {
     const exact = `poll://any@${group}`;
     const prefix = `${exact}/`;
