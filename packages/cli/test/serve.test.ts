@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -32,6 +34,30 @@ describe("resonate dev", () => {
       expect(result.stdout).toContain("server stopped");
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("resonate dev: operators' settings", () => {
+  it("--history off and --observability-metrics-port reach the server", async () => {
+    const port = await new Promise<number>((resolve, reject) => {
+      const probe = createServer();
+      probe.once("error", reject);
+      probe.listen(0, "127.0.0.1", () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const { child, url } = await startServing(["dev", "--history", "off", "--observability-metrics-port", String(port)]);
+    try {
+      await cliJson(["promises", "create", "m-1", "--timeout", "1m", "--tags", '{"resonate:target":"poll://any@nobody"}', "-S", url]);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain('resonate_request_total{kind="promise.create",status="200"} 1');
+      const history = await fetch(`${url}/admin/tasks/m-1/history`);
+      expect((await history.json()).events).toEqual([]); // the task exists, its history was not recorded
+    } finally {
+      child.kill("SIGKILL");
+      await child.done;
     }
   });
 });

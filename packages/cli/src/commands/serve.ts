@@ -36,6 +36,10 @@ const FLAGS: { flag: string; key: keyof ServeOptions; env: string; help: string;
   { flag: "--timeouts-poll-interval <ms>", key: "timeoutsInterval", env: "RESONATE_TIMEOUTS__POLL_INTERVAL", help: "period of the timeout pass (default 1000)", parse: arg.milliseconds },
   { flag: "--transports-http-poll-max-connections <n>", key: "maxConnections", env: "RESONATE_TRANSPORTS__HTTP_POLL__MAX_CONNECTIONS", help: "open poll streams allowed (default 1000)", parse: arg.positiveInteger },
   { flag: "--transports-http-poll-buffer-size <n>", key: "bufferSize", env: "RESONATE_TRANSPORTS__HTTP_POLL__BUFFER_SIZE", help: "messages a stream may have waiting before it is cut off (default 100)", parse: arg.positiveInteger },
+  { flag: "--observability-metrics-port <port>", key: "observabilityMetricsPort", env: "RESONATE_OBSERVABILITY__METRICS_PORT", help: "also serve GET /metrics on this port, 0: only on the main port (default 0)", parse: arg.integer },
+  { flag: "--history <mode>", key: "history", env: "RESONATE_HISTORY__MODE", help: "record every task's dispatch history (default on)", choices: ["on", "off"] },
+  { flag: "--history-retention <ms>", key: "historyRetention", env: "RESONATE_HISTORY__RETENTION", help: "prune history events older than this (default 7d)", parse: arg.milliseconds },
+  { flag: "--history-max-events <n>", key: "historyMaxEvents", env: "RESONATE_HISTORY__MAX_EVENTS", help: "keep at most about this many history events (default 1000000)", parse: arg.positiveInteger },
   { flag: "--level <level>", key: "logLevel", env: "RESONATE_LOG_LEVEL", help: "log level (default info)", choices: ["trace", "debug", "info", "warn", "error", "fatal", "silent"] },
 ];
 
