@@ -54,7 +54,7 @@ describe("resonate dev: operators' settings", () => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toContain('resonate_request_total{kind="promise.create",status="200"} 1');
       const history = await fetch(`${url}/admin/tasks/m-1/history`);
-      expect((await history.json()).events).toEqual([]); // the task exists, its history was not recorded
+      expect(((await history.json()) as { events: unknown[] }).events).toEqual([]); // the task exists, its history was not recorded
     } finally {
       child.kill("SIGKILL");
       await child.done;
