@@ -76,7 +76,8 @@ export async function runChild(file: string, arg: unknown, o: { dir: string; lab
 export async function stopAll(dir: string, server: { child: Child; stop(): Promise<void> } | undefined): Promise<void> {
   // SIGTERM lets a profiled child write its profile; the children exit on it at once.
   const signal = process.env.BENCH_PROFILE_CLIENTS ? "SIGTERM" : "SIGKILL";
-  await Promise.all(liveChildren().filter((c) => c.dir === dir && c !== server?.child).map((c) => c.stop(signal)));
+  // Server processes (every replica of a PostgreSQL run) are left to server.stop().
+  await Promise.all(liveChildren().filter((c) => c.dir === dir && c !== server?.child && !c.label.startsWith("server")).map((c) => c.stop(signal)));
   if (server) await server.stop();
 }
 
@@ -152,16 +153,18 @@ export async function runOnFreshServer<R extends object>(
  * producer counts its own.
  */
 export async function measureProducer(
-  server: { child: Child },
+  server: { child: Child; cpuMs?: () => number },
   workers: Child[],
   producer: Producer,
   timeoutMs: number,
 ): Promise<{ out: ProducerOutput; serverCpuMs: number; workersCpuMs: number }> {
+  // Our server side may be several processes (replicas, PostgreSQL, the proxy); Redis is one.
+  const serverCpu = () => server.cpuMs?.() ?? cpuMs(server.child.pid) ?? 0;
   await producer.child.waitFor("warm", 120_000);
-  const server0 = cpuMs(server.child.pid) ?? 0;
+  const server0 = serverCpu();
   const workers0 = cpuOf(workers);
   const out = await producer.done(timeoutMs);
-  return { out, serverCpuMs: (cpuMs(server.child.pid) ?? 0) - server0, workersCpuMs: cpuOf(workers) - workers0 };
+  return { out, serverCpuMs: serverCpu() - server0, workersCpuMs: cpuOf(workers) - workers0 };
 }
 
 /** One table row per SDK from its figures (a dash where the SDK's run failed). */

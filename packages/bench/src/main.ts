@@ -13,7 +13,7 @@ import type { BenchContext, WorkloadOutput } from "./context";
 import { NODE_ARGS, cpuAccounts, killAllSync } from "./procs";
 import { summarizeProfile } from "./profile-summary";
 import { machineInfo, table } from "./report";
-import { EXTRA_SERVER_ARGS, profileServersInto } from "./server";
+import { EXTRA_SERVER_ARGS, type StoreChoice, profileServersInto, stopStore, useStore } from "./server";
 import { SDKS, type Sdk } from "./sdks";
 import { measureCeilings } from "./workloads/ceilings";
 import { latency } from "./workloads/latency";
@@ -25,16 +25,19 @@ const WORKLOADS = ["ceilings", "throughput", "latency", "recovery", "scale"] as 
 type Workload = (typeof WORKLOADS)[number];
 const RUNNERS: Record<Exclude<Workload, "ceilings">, (ctx: BenchContext) => Promise<WorkloadOutput>> = { throughput, latency, recovery, scale };
 
-const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk ours|official|both] [--no-bullmq] [--smoke]
+const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk ours|official|both] [--no-bullmq] [--store sqlite|postgres] [--replicas N] [--smoke]
   --workload  may be repeated or comma-separated; default: all (the ceilings always run first)
   --sdk       which SDK the clients and workers use; default: both
   --no-bullmq do not run throughput, latency and recovery on BullMQ + Redis beside ours (also
               BENCH_NO_BULLMQ=1); without redis-server installed they are skipped anyway
+  --store     sqlite (default) or postgres: our servers' store; postgres starts its own throwaway
+              PostgreSQL (default durability: fsync and synchronous_commit on)
+  --replicas  with --store postgres: server replicas per run, behind HAProxy when more than 1
   --smoke     tiny sizes, a few seconds per workload: checks that every workload still runs
   --profile   run every server under V8's --cpu-prof; after each workload print where its CPU went
               (the profiles are kept; profiling itself slows the server, so its figures are not comparable)`;
 
-function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean; noBullmq: boolean } {
+function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean; noBullmq: boolean; store: StoreChoice } {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== "--"), // pnpm passes a literal "--" through
     options: {
@@ -43,6 +46,8 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
       smoke: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
       "no-bullmq": { type: "boolean", default: false },
+      store: { type: "string", default: "sqlite" },
+      replicas: { type: "string", default: "1" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -56,7 +61,12 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
   const sdk = values.sdk!;
   if (sdk !== "both" && !(SDKS as readonly string[]).includes(sdk)) fail(`unknown sdk '${sdk}'`);
   const noBullmq = values["no-bullmq"]! || process.env.BENCH_NO_BULLMQ === "1";
-  return { workloads, sdks: sdk === "both" ? [...SDKS] : [sdk as Sdk], smoke: values.smoke!, profile: values.profile!, noBullmq };
+  if (values.store !== "sqlite" && values.store !== "postgres") fail(`unknown store '${values.store}' (sqlite or postgres)`);
+  const replicas = Number(values.replicas);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) fail(`--replicas: a whole number from 1 to 8, not '${values.replicas}'`);
+  if (replicas > 1 && values.store !== "postgres") fail("--replicas above 1 needs --store postgres (replicas share a PostgreSQL database)");
+  const store: StoreChoice = { store: values.store, replicas };
+  return { workloads, sdks: sdk === "both" ? [...SDKS] : [sdk as Sdk], smoke: values.smoke!, profile: values.profile!, noBullmq, store };
 }
 
 function fail(msg: string): never {
@@ -65,7 +75,8 @@ function fail(msg: string): never {
 }
 
 async function main(): Promise<void> {
-  const { workloads, sdks, smoke, profile, noBullmq } = parse();
+  const { workloads, sdks, smoke, profile, noBullmq, store } = parse();
+  useStore(store);
   const profileDir = profile ? fs.mkdtempSync(path.join(os.tmpdir(), "resonate-bench-profiles-")) : undefined;
   profileServersInto(profileDir);
   const profilesSeen = new Set<string>();
@@ -89,9 +100,11 @@ async function main(): Promise<void> {
   // A run with extra flags is not the default configuration: say so in the header and in every JSON line.
   const overrides = { nodeArgs: NODE_ARGS, serverArgs: EXTRA_SERVER_ARGS };
   const overridden = NODE_ARGS.length > 0 || EXTRA_SERVER_ARGS.length > 0;
+  const storeLine = store.store === "sqlite" ? "our server on SQLite" : `our server on PostgreSQL, ${store.replicas} replica${store.replicas > 1 ? "s behind HAProxy" : ""}`;
+  ctx.log(storeLine);
   if (overridden) ctx.log(`settings changed for this run: BENCH_NODE_ARGS="${NODE_ARGS.join(" ")}" BENCH_SERVER_ARGS="${EXTRA_SERVER_ARGS.join(" ")}"`);
   process.stdout.write(
-    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, ${machine.platform}; server/our SDK on Node ${machine.node}, official SDK on Node ${machine.nodeOfficial ?? "?"}; load average at start ${machine.loadavgAtStart.join(" ")}${smoke ? "; SMOKE sizes (figures mean nothing)" : ""}${overridden ? `; NOT the defaults: node args [${NODE_ARGS.join(" ")}], server args [${EXTRA_SERVER_ARGS.join(" ")}]` : ""}\n${bullmqLine}\n\n`,
+    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, ${machine.platform}; server/our SDK on Node ${machine.node}, official SDK on Node ${machine.nodeOfficial ?? "?"}; load average at start ${machine.loadavgAtStart.join(" ")}${smoke ? "; SMOKE sizes (figures mean nothing)" : ""}${overridden ? `; NOT the defaults: node args [${NODE_ARGS.join(" ")}], server args [${EXTRA_SERVER_ARGS.join(" ")}]` : ""}\n${storeLine}\n${bullmqLine}\n\n`,
   );
 
   let failures = 0;
@@ -115,6 +128,7 @@ async function main(): Promise<void> {
       cpuCores: { bench: oursCores, otherPrograms: otherCores },
       sdks,
       bullmq: b.run ? { run: true, bullmq: b.bullmqVersion, redis: b.redisVersion } : { run: false, reason: b.reason },
+      store,
       ...(overridden ? { overrides } : {}),
       params: output.params,
       results: output.results,
@@ -151,6 +165,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  await stopStore();
   if (profileDir) ctx.log(`server profiles kept in ${profileDir} (open them in Chrome DevTools → Performance)`);
   ctx.log(failures === 0 ? "done" : `done; ${failures} workload(s) reported problems`);
   process.exitCode = failures === 0 ? 0 : 1;

@@ -229,6 +229,31 @@ export function cpuMs(pid: number): number | undefined {
 }
 
 /**
+ * CPU time (ms) of a process and of every process below it (PostgreSQL's backends are children of
+ * its postmaster, which has not reaped them): what a multi-process server costs.
+ */
+export function treeCpuMs(root: number): number {
+  const parents = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    total += cpuMs(pid) ?? 0;
+    for (const [child, parent] of parents) if (parent === pid) stack.push(child);
+  }
+  return total;
+}
+
+/**
  * CPU time (ms) of the whole machine (all CPUs, busy states only) and of this process plus every
  * child it has reaped so far. Over a workload, machine − ours = what other programs took: the
  * honest measure of interference (the load average counts our own busy processes too).

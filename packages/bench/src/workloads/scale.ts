@@ -82,9 +82,9 @@ export async function scale(ctx: BenchContext): Promise<WorkloadOutput> {
           plan: { mode: "rate", n: rate * seconds, rate, warmup: ctx.smoke ? 5 : rate * 3, func: "noop", idPrefix: `scale-${phase}-${sdk}`, target: `poll://any@workers-${sdk}`, resultTimeoutMs: 60_000 },
         });
         await producer.child.waitFor("warm", 120_000);
-        const cpu0 = cpuMs(server!.child.pid) ?? 0;
+        const cpu0 = server!.cpuMs();
         const out = await producer.done(seconds * 1000 + 90_000);
-        const cpu = (cpuMs(server!.child.pid) ?? 0) - cpu0;
+        const cpu = server!.cpuMs() - cpu0;
         await producer.child.stop("SIGKILL");
         const t = analyze(out);
         problems.push(...correctness(`scale/${sdk} phase ${phase}`, t));
