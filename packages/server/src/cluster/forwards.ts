@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { parseAddress } from "@resonate-compat/protocol";
 import type { PollConnection } from "../delivery/connection";
 import type { PollRegistry } from "../delivery/registry";
+import { inTransaction } from "./in-transaction";
 
 export const FORWARD_CHANNEL = "resonate_forward";
 
@@ -103,9 +104,7 @@ export class ForwardReceiver {
   private async requeue(rows: ForwardRow[]): Promise<void> {
     const executes = new Map<string, ForwardRow>();
     for (const row of rows) if (row.kind === "execute") executes.set(row.target_id, row);
-    const client = await this.deps.pool.connect();
-    try {
-      await client.query("BEGIN");
+    await inTransaction(this.deps.pool, async (client) => {
       for (const row of executes.values()) {
         const version = (JSON.parse(row.message) as { data: { task: { version: number } } }).data.task.version;
         await client.query(
@@ -117,13 +116,7 @@ export class ForwardReceiver {
       for (const row of rows.filter((r) => r.kind === "unblock")) {
         await client.query("INSERT INTO outgoing_unblock (promise_id, address) VALUES ($1, $2) ON CONFLICT DO NOTHING", [row.target_id, row.address]);
       }
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     this.deps.onOutboxRows();
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { PollConnection } from "../delivery/connection";
 import type { PollRegistry } from "../delivery/registry";
 import type { ClusterDirectory, RemoteStream } from "./directory";
+import { inTransaction } from "./in-transaction";
 
 export const STREAMS_CHANNEL = "resonate_streams";
 
@@ -85,12 +86,10 @@ export class Presence {
   /** Removes replicas silent past the timeout, with what they held. */
   private async reap(): Promise<void> {
     const { pool, replica, logger } = this.deps;
-    const client = await pool.connect();
     let dead: string[] = [];
     let pids: string[] = [];
     let requeued = 0;
-    try {
-      await client.query("BEGIN");
+    await inTransaction(pool, async (client) => {
       const gone = await client.query<{ replica: string; pid: string | null }>(
         `WITH dead AS (
            DELETE FROM replicas WHERE id <> $1 AND last_seen < now() - make_interval(secs => $2) RETURNING id
@@ -121,13 +120,7 @@ export class Presence {
         requeued = moved.rows[0]?.n ?? 0;
         for (const id of dead) await client.query("SELECT pg_notify($1, $2)", [STREAMS_CHANNEL, JSON.stringify({ op: "gone", replica: id })]);
       }
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     if (dead.length === 0) return;
     logger.warn({ replicas: dead, streams: pids.length, requeued }, "replica gone: its streams' processes get the disconnect grace, its undelivered messages are routed again");
     for (const id of dead) this.deps.directory.removeReplica(id);
@@ -179,9 +172,7 @@ export class Presence {
   private async rewriteStreams(): Promise<void> {
     const { pool, replica, registry } = this.deps;
     const streams = registry.all();
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
+    await inTransaction(pool, async (client) => {
       await client.query("DELETE FROM streams WHERE replica = $1", [replica]);
       if (streams.length > 0) {
         await client.query(
@@ -190,14 +181,8 @@ export class Presence {
           [replica, streams.map((c) => c.seq), streams.map((c) => c.group), streams.map((c) => c.id), streams.map((c) => c.openedAt)],
         );
       }
-      await client.query("COMMIT");
-      this.dirty = false;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
+    this.dirty = false;
   }
 
   /** Leaves the cluster: the row and the streams go, and the others hear it at once. */

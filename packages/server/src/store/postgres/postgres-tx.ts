@@ -1,9 +1,10 @@
-import type { PromiseRecord, PromiseState, ScheduleRecord, TaskState, Value } from "@resonate-compat/protocol";
+import type { PromiseRecord, PromiseState, ScheduleRecord, Value } from "@resonate-compat/protocol";
 import { TAG } from "@resonate-compat/protocol";
 import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from "pg";
 import type { Op } from "../op";
 import { PendingOutbox, unblockKey } from "../pending-outbox";
 import { page, promiseBytes } from "../page";
+import { type PromiseSqlRow, type ScheduleSqlRow, type TaskSqlRow, toPromise, toSchedule, toTask } from "../rows";
 import type {
   Forward,
   Outgoing,
@@ -32,77 +33,6 @@ import { type TaskEventSqlRow, toTaskEvent } from "../task-events";
 // the other, and the second sees what the first committed — as with SQLite's single writer. The
 // background passes take due rows with SKIP LOCKED: a row a request holds is handled next pass.
 // Two inserts of one new id meet at the primary key, and the loser is run again (errors.ts).
-
-interface PromiseSqlRow {
-  id: string;
-  state: string;
-  param: string;
-  value: string;
-  tags: Record<string, string>;
-  timeout_at: number;
-  created_at: number;
-  settled_at: number | null;
-}
-
-interface TaskSqlRow {
-  id: string;
-  state: string;
-  version: number;
-  pid: string | null;
-  ttl: number | null;
-  timeout_type: number | null;
-  timeout_at: number | null;
-}
-
-interface ScheduleSqlRow {
-  id: string;
-  cron: string;
-  promise_id: string;
-  promise_timeout: number;
-  promise_param: string;
-  promise_tags: Record<string, string>;
-  created_at: number;
-  next_run_at: number;
-  last_run_at: number | null;
-}
-
-function toPromise(row: PromiseSqlRow): PromiseRecord {
-  const record: PromiseRecord = {
-    id: row.id,
-    state: row.state as PromiseState,
-    param: JSON.parse(row.param) as Value,
-    value: JSON.parse(row.value) as Value,
-    tags: row.tags,
-    timeoutAt: row.timeout_at,
-    createdAt: row.created_at,
-  };
-  if (row.settled_at !== null) record.settledAt = row.settled_at;
-  return record;
-}
-
-function toTask(row: TaskSqlRow): TaskRow {
-  const task: TaskRow = { id: row.id, state: row.state as TaskState, version: row.version };
-  if (row.pid !== null) task.pid = row.pid;
-  if (row.ttl !== null) task.ttl = row.ttl;
-  if (row.timeout_type !== null) task.timeoutType = row.timeout_type as 0 | 1;
-  if (row.timeout_at !== null) task.timeoutAt = row.timeout_at;
-  return task;
-}
-
-function toSchedule(row: ScheduleSqlRow): ScheduleRecord {
-  const schedule: ScheduleRecord = {
-    id: row.id,
-    cron: row.cron,
-    promiseId: row.promise_id,
-    promiseTimeout: row.promise_timeout,
-    promiseParam: JSON.parse(row.promise_param) as Value,
-    promiseTags: row.promise_tags,
-    createdAt: row.created_at,
-    nextRunAt: row.next_run_at,
-  };
-  if (row.last_run_at !== null) schedule.lastRunAt = row.last_run_at;
-  return schedule;
-}
 
 const SQL = {
   getPromise: "SELECT * FROM promises WHERE id = $1 FOR NO KEY UPDATE",

@@ -1,8 +1,9 @@
 import type Database from "better-sqlite3";
-import type { PromiseRecord, PromiseState, ScheduleRecord, TaskState, Value } from "@resonate-compat/protocol";
+import type { PromiseRecord, PromiseState, ScheduleRecord, Value } from "@resonate-compat/protocol";
 import { TAG } from "@resonate-compat/protocol";
 import { type Op, runSync } from "../op";
 import { page, promiseBytes } from "../page";
+import { type PromiseSqlRow, type ScheduleSqlRow, type TaskSqlRow, toPromise, toSchedule, toTask } from "../rows";
 import type {
   Forward,
   Outgoing,
@@ -23,77 +24,6 @@ import { Checkpointer } from "./checkpointer";
 import { openDatabase } from "./open";
 import { PendingOutbox, unblockKey } from "../pending-outbox";
 import { type TaskEventSqlRow, toTaskEvent } from "../task-events";
-
-interface PromiseSqlRow {
-  id: string;
-  state: string;
-  param: string;
-  value: string;
-  tags: string;
-  timeout_at: number;
-  created_at: number;
-  settled_at: number | null;
-}
-
-interface TaskSqlRow {
-  id: string;
-  state: string;
-  version: number;
-  pid: string | null;
-  ttl: number | null;
-  timeout_type: number | null;
-  timeout_at: number | null;
-}
-
-interface ScheduleSqlRow {
-  id: string;
-  cron: string;
-  promise_id: string;
-  promise_timeout: number;
-  promise_param: string;
-  promise_tags: string;
-  created_at: number;
-  next_run_at: number;
-  last_run_at: number | null;
-}
-
-function toPromise(row: PromiseSqlRow): PromiseRecord {
-  const record: PromiseRecord = {
-    id: row.id,
-    state: row.state as PromiseState,
-    param: JSON.parse(row.param) as Value,
-    value: JSON.parse(row.value) as Value,
-    tags: JSON.parse(row.tags) as Record<string, string>,
-    timeoutAt: row.timeout_at,
-    createdAt: row.created_at,
-  };
-  if (row.settled_at !== null) record.settledAt = row.settled_at;
-  return record;
-}
-
-function toTask(row: TaskSqlRow): TaskRow {
-  const task: TaskRow = { id: row.id, state: row.state as TaskState, version: row.version };
-  if (row.pid !== null) task.pid = row.pid;
-  if (row.ttl !== null) task.ttl = row.ttl;
-  if (row.timeout_type !== null) task.timeoutType = row.timeout_type as 0 | 1;
-  if (row.timeout_at !== null) task.timeoutAt = row.timeout_at;
-  return task;
-}
-
-function toSchedule(row: ScheduleSqlRow): ScheduleRecord {
-  const schedule: ScheduleRecord = {
-    id: row.id,
-    cron: row.cron,
-    promiseId: row.promise_id,
-    promiseTimeout: row.promise_timeout,
-    promiseParam: JSON.parse(row.promise_param) as Value,
-    promiseTags: JSON.parse(row.promise_tags) as Record<string, string>,
-    createdAt: row.created_at,
-    nextRunAt: row.next_run_at,
-  };
-  if (row.last_run_at !== null) schedule.lastRunAt = row.last_run_at;
-  return schedule;
-}
 
 /** `AND EXISTS (…)` per tag, so that every given key/value must be present. */
 function tagFilter(column: string, tags: Record<string, string> | undefined, params: unknown[]): string {
