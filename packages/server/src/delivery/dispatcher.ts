@@ -79,6 +79,12 @@ export class Dispatcher {
   private readonly running = new Set<Promise<unknown>>();
   /** Tasks queued again to be re-offered: routed away from the streams that had them already. */
   private readonly reoffering = new Set<string>();
+  /**
+   * Tasks queued by a backlog pass. On PostgreSQL the pass may read a task that another transaction
+   * committed a moment ago and is about to offer: such a backlog execute is dropped at delivery if
+   * the task has been offered meanwhile.
+   */
+  private readonly backlogging = new Set<string>();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -223,6 +229,10 @@ export class Dispatcher {
     const { logger, metrics } = this.deps;
     const { outgoing } = delivery;
     const reoffer = outgoing.kind === "execute" && this.reoffering.delete(outgoing.taskId);
+    if (outgoing.kind === "execute" && this.backlogging.delete(outgoing.taskId) && this.offers.get(outgoing.taskId)?.version === outgoing.version) {
+      logger.debug({ ...fields(outgoing) }, "backlog offer skipped: the task was offered meanwhile");
+      return;
+    }
     switch (delivery.to) {
       case "nowhere":
         if (outgoing.kind === "execute") this.offers.forget(outgoing.taskId);
@@ -334,8 +344,9 @@ export class Dispatcher {
     const streams = this.deps.directory.inGroup(group);
     const room = streams.reduce((sum, s) => sum + Math.max(0, OFFERS_PER_STREAM - this.offers.pendingFor(s)), 0);
     if (room === 0) return;
-    const { offers } = this;
+    const { offers, backlogging } = this;
     const now = this.deps.clock.now();
+    const queuedIds: string[] = [];
     this.run("offering the backlog failed", function* (tx) {
       let left = room;
       let queued = 0;
@@ -348,11 +359,14 @@ export class Dispatcher {
           break;
         }
         yield* tx.enqueueExecute(task.id, task.version, task.target);
+        backlogging.add(task.id);
+        queuedIds.push(task.id);
         left--;
         queued++;
       }
       return { queued, more };
     }).then((outcome) => {
+      for (const id of queuedIds) backlogging.delete(id);
       if (!outcome) return;
       if (outcome.more) this.backlogged.add(group);
       else this.backlogged.delete(group);
