@@ -28,7 +28,9 @@ if (!Number.isInteger(RAW_WORKERS) || RAW_WORKERS < 0 || RAW_WORKERS > 16) {
 }
 
 export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
-  const rate = ctx.smoke ? 50 : 200;
+  // BENCH_LATENCY_RATE: another open-loop rate, e.g. for a store that cannot sustain 200/s on this machine.
+  const rate = ctx.smoke ? 50 : Number(process.env.BENCH_LATENCY_RATE ?? 200);
+  if (!Number.isInteger(rate) || rate < 1 || rate > 5000) throw new Error(`BENCH_LATENCY_RATE must be an integer from 1 to 5000, not '${process.env.BENCH_LATENCY_RATE}'`);
   const seconds = ctx.smoke ? 1 : 15;
   const n = rate * seconds;
   // Five seconds at the same rate, unrecorded: a cold start at 200/s is a transient of its own
