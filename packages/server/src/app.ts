@@ -2,6 +2,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from "pino";
 import cors from "@fastify/cors";
 import { type AdminDeps, registerAdminRoutes } from "./api/admin";
+import { registerOverviewRoutes } from "./api/dashboard/routes";
+import { registerUi } from "./api/ui";
 import type { ProtocolHandler } from "./api/protocol-handler";
 import type { PollRouteOptions } from "./delivery/poll-route";
 import { registerPollRoute } from "./delivery/poll-route";
@@ -90,6 +92,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   registerAdminRoutes(app, deps.admin);
+  // The web dashboard (/ui) and the admin endpoints only it needs (/admin/overview…).
+  registerOverviewRoutes(app, deps.admin, deps.metrics);
+  await registerUi(app);
   await registerPollRoute(app, deps.poll);
   return app;
 }

@@ -139,7 +139,7 @@ export interface GroupView {
 }
 
 /** Every group with a worker or a live task: its workers (from the stream directory) and its backlog. */
-async function groups(deps: AdminDeps, only: string | undefined): Promise<{ groups: GroupView[] }> {
+export async function groups(deps: AdminDeps, only: string | undefined): Promise<{ groups: GroupView[] }> {
   const { counts, leases } = await deps.store.transact(function* (tx) {
     return { counts: yield* tx.taskGroups(GROUP_SCRAPE_LIMIT), leases: yield* tx.countLeases() };
   });
