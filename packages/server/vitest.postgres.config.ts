@@ -17,6 +17,7 @@ export default defineProject({
       "test/history.test.ts",
       "test/metrics.test.ts",
       "test/admin.test.ts",
+      "test/strict.test.ts",
       "test/dashboard-overview.test.ts",
       "test/cluster/**/*.test.ts",
     ],

@@ -65,6 +65,13 @@ export const configSchema = z.object({
    * ("renew"), or nothing, as the reference's latest revision ("ignore"). Spec §13 C2.
    */
   emptyHeartbeat: z.enum(["renew", "ignore"]).default("renew"),
+  /**
+   * The reference's latest-revision rules instead of the compatible defaults (spec §13 C1–C4):
+   * lineage and same-origin checks, no "." in schedule ids, 400 on a heartbeat naming no task
+   * (emptyHeartbeat then never applies), background timeouts only for promises with a target.
+   * For differential testing against the reference: ordinary SDK traffic breaks these rules.
+   */
+  strict: z.boolean().default(false),
   /** An execute a worker has not acquired after this many ms is offered to another worker. 0 = off. */
   reofferAfter: z.coerce.number().int().min(0).default(1_000),
   /** Origins allowed by CORS (browser SDKs); none by default, "*" for any (spec §2.7). */

@@ -28,6 +28,7 @@ const program = new Command()
   .addOption(new Option("--buffer-size <n>", "messages a poll stream may have waiting before it is cut off").env("RESONATE_TRANSPORTS__HTTP_POLL__BUFFER_SIZE").default("100"))
   .addOption(new Option("--disconnect-grace <ms>", "take back a disconnected process's leases after this long (0 = only by ttl)").env("RESONATE_TASKS__DISCONNECT_GRACE").default("2000"))
   .addOption(new Option("--empty-heartbeat <mode>", "a heartbeat naming no task renews every lease of its process (renew) or nothing (ignore)").choices(["renew", "ignore"]).env("RESONATE_TASKS__EMPTY_HEARTBEAT").default("renew"))
+  .addOption(new Option("--strict", "the reference's latest-revision rules: lineage/origin checks, no '.' in schedule ids, empty heartbeat → 400, timeouts only for promises with a target (breaks SDK traffic; for differential tests)").env("RESONATE_STRICT"))
   .addOption(new Option("--reoffer-after <ms>", "offer an execute nobody acquired to another worker after this long (0 = off)").env("RESONATE_TASKS__REOFFER_AFTER").default("1000"))
   .addOption(new Option("--cors-allow-origin <origin...>", "allow browsers from these origins ('*' for any)").env("RESONATE_SERVER__CORS_ALLOW_ORIGIN"))
   .addOption(new Option("--body-limit <bytes>", "largest request body").env("RESONATE_SERVER__BODY_LIMIT").default(String(2 * 1024 * 1024)))
@@ -46,6 +47,15 @@ const program = new Command()
 function corsOrigins(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap((v: string) => v.split(","));
   return typeof value === "string" ? value.split(",").filter(Boolean) : [];
+}
+
+/**
+ * A boolean flag that may come from its environment variable. Commander turns such a flag on when
+ * the variable merely exists, so RESONATE_STRICT=false would switch strict mode on: read the value.
+ */
+function switchOn(option: string, envVar: string): boolean {
+  if (program.getOptionValueSource(option) !== "env") return program.getOptionValue(option) === true;
+  return /^(1|true|yes|on)$/i.test(process.env[envVar] ?? "");
 }
 
 async function main(): Promise<void> {
@@ -71,6 +81,7 @@ async function main(): Promise<void> {
       disconnectGrace: flags.disconnectGrace as string,
       reofferAfter: flags.reofferAfter as string,
       emptyHeartbeat: flags.emptyHeartbeat as "renew" | "ignore",
+      strict: switchOn("strict", "RESONATE_STRICT"),
       corsAllowOrigin: corsOrigins(flags.corsAllowOrigin),
       debug: flags.debug === true || flags.debug === "true" || flags.debug === "1",
       logLevel: flags.logLevel as "info",

@@ -106,6 +106,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger: logger.child({ component: "timeouts" }),
     retryTimeout: config.retryTimeout,
     interval: config.timeoutsInterval,
+    strict: config.strict,
     history,
     onPass: (pass) => {
       metrics.leasesLapsed(pass.lapsed);
@@ -130,6 +131,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger: logger.child({ component: "protocol" }),
     retryTimeout: config.retryTimeout,
     emptyHeartbeat: config.emptyHeartbeat,
+    strict: config.strict,
     debug: config.debug,
     auth,
     history,

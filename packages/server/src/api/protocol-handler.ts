@@ -17,6 +17,8 @@ export interface ProtocolHandlerDeps {
   retryTimeout: number;
   /** What a heartbeat naming no task does (spec §13 C2). */
   emptyHeartbeat: EmptyHeartbeat;
+  /** The reference's latest-revision rules (spec §13 C1–C4); see OpContext.strict. */
+  strict: boolean;
   debug: boolean;
   /** Called after the commit with what was done (the dispatcher learns of acquires). */
   onCommit: (kind: Kind, data: unknown, status: number) => void;
@@ -83,7 +85,7 @@ export class ProtocolHandler {
     let reply: Reply;
     try {
       reply = await deps.commits.submit((tx) => {
-        const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId, emptyHeartbeat: deps.emptyHeartbeat, history: deps.history };
+        const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId, emptyHeartbeat: deps.emptyHeartbeat, strict: deps.strict, history: deps.history };
         const operation = operations[kind as StoredKind] as (ctx: OpContext, data: unknown) => Op<Reply>;
         return operation(ctx, parsed.data);
       });

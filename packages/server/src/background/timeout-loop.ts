@@ -10,6 +10,8 @@ export interface TimeoutLoopDeps {
   logger: Logger;
   retryTimeout: number;
   interval: number;
+  /** Strict mode: only promises with a target are timed out here (spec §13 C1). */
+  strict?: boolean;
   /** Present when the dispatch history is on (the pass writes events and prunes old ones). */
   history?: HistoryOptions | undefined;
   /** Told what each pass did (metrics). */
@@ -29,8 +31,8 @@ export class TimeoutLoop {
   constructor(private readonly deps: TimeoutLoopDeps) {}
 
   async runOnce(now = this.deps.clock.now()): Promise<TickResult> {
-    const { retryTimeout, logger, history } = this.deps;
-    const result = await this.deps.commits.submit((tx) => tick({ tx, now, retryTimeout, corrId: "", history }, logger));
+    const { retryTimeout, logger, history, strict } = this.deps;
+    const result = await this.deps.commits.submit((tx) => tick({ tx, now, retryTimeout, corrId: "", history, strict }, logger));
     this.deps.onPass?.(result);
     return result;
   }

@@ -14,6 +14,12 @@ export interface OpContext {
    * process holds (older SDKs never name their tasks), "ignore" renews nothing (the reference).
    */
   emptyHeartbeat?: EmptyHeartbeat;
+  /**
+   * The reference's latest-revision rules (spec §13 C1–C4): lineage and same-origin checks, no "."
+   * in schedule ids, 400 on an empty heartbeat, and background timeouts only for promises with a
+   * target. Off by default: they break ordinary SDK traffic; they exist for differential testing.
+   */
+  strict?: boolean;
   /** Present when the dispatch history is on: every task event is written in this transaction. */
   history?: HistoryOptions | undefined;
 }

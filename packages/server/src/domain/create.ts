@@ -3,15 +3,21 @@ import { TAG, isValidAddress } from "@resonate-compat/protocol";
 import type { Op } from "../store/op";
 import type { OpContext } from "./context";
 import { note } from "./history";
+import { createLineageViolation } from "./lineage";
 import { enqueueExecute, expireIfDue, timeoutSettlement } from "./settlement";
 
 export type CreateData = RequestData<"promise.create">;
 
 /**
- * The rules of promise.create that the schema cannot express (spec §6.1.2 steps 4–5); shared by
- * promise.create, task.create and fenced creates. Returns the first broken rule, if any.
+ * The rules of promise.create that the schema cannot express (spec §6.1.2 steps 3–5; the lineage
+ * rules of step 3 only in strict mode); shared by promise.create, task.create and fenced creates.
+ * Returns the first broken rule, if any.
  */
-export function createRuleViolation(data: CreateData): string | undefined {
+export function createRuleViolation(data: CreateData, strict = false): string | undefined {
+  if (strict) {
+    const lineage = createLineageViolation(data.id, data.tags);
+    if (lineage) return lineage;
+  }
   const target = data.tags[TAG.target];
   const delay = data.tags[TAG.delay];
   if (delay !== undefined) {

@@ -1,4 +1,5 @@
 import type { RequestData } from "@resonate-compat/protocol";
+import { TAG } from "@resonate-compat/protocol";
 import type { Op } from "../store/op";
 import { type OpContext, type Reply, ok } from "./context";
 import { taskRecord } from "./records";
@@ -23,7 +24,10 @@ export function* debugSnap(ctx: OpContext): Op<Reply> {
   for (const task of snap.tasks) tasks.push(yield* taskRecord(ctx.tx, task));
   return ok({
     promises: snap.promises,
-    promiseTimeouts: snap.promises.filter((p) => p.state === "pending").map((p) => ({ id: p.id, timeout: p.timeoutAt })),
+    // The promises the timeout pass would expire: in strict mode only those with a target (C1).
+    promiseTimeouts: snap.promises
+      .filter((p) => p.state === "pending" && (!ctx.strict || p.tags[TAG.target] !== undefined))
+      .map((p) => ({ id: p.id, timeout: p.timeoutAt })),
     callbacks: snap.callbacks,
     listeners: snap.listeners,
     tasks,

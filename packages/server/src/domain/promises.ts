@@ -3,6 +3,7 @@ import { TAG, isValidAddress } from "@resonate-compat/protocol";
 import type { Op } from "../store/op";
 import { type OpContext, type Reply, fail, ok } from "./context";
 import { createPromise, createRuleViolation } from "./create";
+import { callbackOriginViolation } from "./lineage";
 import { expireAllDue, expireIfDue, makePending, settle } from "./settlement";
 
 // Promise operations (spec §6.1).
@@ -13,7 +14,7 @@ export function* promiseGet(ctx: OpContext, data: RequestData<"promise.get">): O
 }
 
 export function* promiseCreate(ctx: OpContext, data: RequestData<"promise.create">): Op<Reply> {
-  const violation = createRuleViolation(data);
+  const violation = createRuleViolation(data, ctx.strict);
   if (violation) return fail(400, violation);
   return ok({ promise: (yield* createPromise(ctx, data)).promise });
 }
@@ -28,6 +29,8 @@ export function* promiseSettle(ctx: OpContext, data: RequestData<"promise.settle
 
 export function* promiseRegisterCallback(ctx: OpContext, data: RequestData<"promise.register_callback">): Op<Reply> {
   const { tx } = ctx;
+  const crossOrigin = ctx.strict ? callbackOriginViolation(data.awaited, data.awaiter) : undefined;
+  if (crossOrigin) return fail(400, crossOrigin);
   const expired = yield* expireAllDue(ctx, [data.awaited, data.awaiter]);
   const awaited = expired.get(data.awaited);
   const awaiter = expired.get(data.awaiter);

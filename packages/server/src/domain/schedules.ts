@@ -8,6 +8,9 @@ import { isValidCron, nextOccurrence } from "./cron";
 // Schedule operations (spec §6.3) and firing (spec §8.3).
 
 export function* scheduleCreate(ctx: OpContext, data: RequestData<"schedule.create">): Op<Reply> {
+  // Strict mode only (spec §13 C4): SDK schedule names may contain dots. Checked before the target,
+  // as the reference does.
+  if (ctx.strict && data.id.includes(".")) return fail(400, "Schedule ID must not contain '.'");
   if (data.promiseTags[TAG.target] === undefined) return fail(400, "promiseTags must include a resonate:target tag");
   if (!isValidCron(data.cron)) return fail(400, "Invalid cron expression");
   const existing = yield* ctx.tx.getSchedule(data.id);

@@ -11,6 +11,7 @@ import type { TaskRow } from "../store/store";
 import { type OpContext, type Reply, fail, ok } from "./context";
 import { createPromise, createRuleViolation } from "./create";
 import { note, noteExtension, noteRefused } from "./history";
+import { heartbeatOriginViolation, suspendOriginViolation } from "./lineage";
 import { preload, taskRecord } from "./records";
 import { expireAllDue, expireIfDue, makePending, settle } from "./settlement";
 
@@ -48,7 +49,7 @@ export function* taskCreate(ctx: OpContext, data: RequestData<"task.create">): O
   const create = data.action.data;
   if (create.tags[TAG.target] === undefined) return fail(400, "Action must have a resonate:target tag");
   if (create.tags[TAG.delay] !== undefined) return fail(400, "Action must not have a resonate:delay tag");
-  const violation = createRuleViolation(create);
+  const violation = createRuleViolation(create, ctx.strict);
   if (violation) return fail(400, violation);
 
   const { tx } = ctx;
@@ -94,6 +95,8 @@ export function* taskRelease(ctx: OpContext, data: RequestData<"task.release">):
 export function* taskSuspend(ctx: OpContext, data: RequestData<"task.suspend">): Op<Reply> {
   const { tx } = ctx;
   const awaitedIds = [...new Set(data.actions.map((a) => a.data.awaited))];
+  const crossOrigin = ctx.strict ? suspendOriginViolation(data.id, awaitedIds) : undefined;
+  if (crossOrigin) return fail(400, crossOrigin);
   const expired = yield* expireAllDue(ctx, [data.id, ...awaitedIds]);
   const promise = expired.get(data.id);
   const awaited = awaitedIds.map((id) => expired.get(id));
@@ -143,7 +146,7 @@ export function* taskFence(ctx: OpContext, data: RequestData<"task.fence">): Op<
   if (action.kind === "promise.create") {
     const parsed = promiseCreateSchema.safeParse(action.data);
     if (!parsed.success) return fail(400, describeIssues(parsed.error, "Invalid action data"));
-    const violation = createRuleViolation(parsed.data);
+    const violation = createRuleViolation(parsed.data, ctx.strict);
     if (violation) return fail(400, violation);
     run = function* () {
       return { status: 200, data: { promise: (yield* createPromise(ctx, parsed.data)).promise } };
@@ -178,6 +181,12 @@ export function* taskFence(ctx: OpContext, data: RequestData<"task.fence">): Op<
 
 export function* taskHeartbeat(ctx: OpContext, data: RequestData<"task.heartbeat">): Op<Reply> {
   const { tx } = ctx;
+  if (ctx.strict) {
+    // The reference's latest revision: an empty list is refused, whatever --empty-heartbeat says.
+    if (data.tasks.length === 0) return fail(400, "Tasks array must not be empty");
+    const crossOrigin = heartbeatOriginViolation(data.tasks.map((t) => t.id));
+    if (crossOrigin) return fail(400, crossOrigin);
+  }
   if (data.tasks.length === 0) {
     // SDK 0.10.0–0.11.4 (and the SDK's current source) never name their tasks: a process that
     // heartbeats is alive, so every lease it holds is renewed (spec §13 C2). Fencing is untouched:

@@ -46,7 +46,9 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResul
     if (error) log?.error({ err: error, [what]: id }, "timeout pass skipped a row it could not process");
   };
 
-  const due = yield* tx.duePromises(now, TICK_BATCH);
+  // Strict mode times out only promises with a target, as the reference's latest revision (spec
+  // §13 C1); the others then settle only when a request touches them (lazy timeout, §5.4).
+  const due = yield* tx.duePromises(now, TICK_BATCH, ctx.strict === true);
   const batchError = due.length === 0 ? undefined : yield* tx.attempt(() => settleAll(ctx, due.map(timeoutSettlement)));
   if (batchError) {
     // Settle them one by one, so that only the bad one is left behind.

@@ -166,8 +166,11 @@ export interface Tx {
   settlePromise(id: string, state: Exclude<PromiseState, "pending">, value: Value, settledAt: number): Op<void>;
   /** Promises of the branch (tag resonate:branch) other than `exceptId`, by id: a task's preload. */
   branchSiblings(branch: string, exceptId: string): Op<PromiseRecord[]>;
-  /** Pending promises whose deadline is at or before `now`, oldest deadline first. */
-  duePromises(now: number, limit: number): Op<PromiseRecord[]>;
+  /**
+   * Pending promises whose deadline is at or before `now`, oldest deadline first; with
+   * `onlyWithTarget`, only those with a resonate:target (strict mode, spec §13 C1).
+   */
+  duePromises(now: number, limit: number, onlyWithTarget?: boolean): Op<PromiseRecord[]>;
   searchPromises(query: PromiseQuery): Op<Page<PromiseRecord>>;
 
   // Tasks

@@ -41,6 +41,7 @@ const SQL = {
   settlePromise: "UPDATE promises SET state = $2, value = $3, settled_at = $4 WHERE id = $1 AND state = 'pending'",
   branchSiblings: "SELECT * FROM promises WHERE branch = $1 AND id <> $2 ORDER BY id",
   duePromises: "SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= $1 ORDER BY timeout_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
+  dueTargetedPromises: "SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= $1 AND target IS NOT NULL ORDER BY timeout_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED",
   getTask: "SELECT * FROM tasks WHERE id = $1 FOR NO KEY UPDATE",
   putTask: `INSERT INTO tasks (id, state, version, pid, ttl, timeout_type, timeout_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version, pid = excluded.pid,
@@ -187,8 +188,8 @@ export class PostgresTx implements Tx {
     return (yield* this.q<PromiseSqlRow>("branchSiblings", [branch, exceptId])).map(toPromise);
   }
 
-  *duePromises(now: number, limit: number): Op<PromiseRecord[]> {
-    return (yield* this.q<PromiseSqlRow>("duePromises", [now, limit])).map(toPromise);
+  *duePromises(now: number, limit: number, onlyWithTarget = false): Op<PromiseRecord[]> {
+    return (yield* this.q<PromiseSqlRow>(onlyWithTarget ? "dueTargetedPromises" : "duePromises", [now, limit])).map(toPromise);
   }
 
   *searchPromises(query: PromiseQuery): Op<Page<PromiseRecord>> {

@@ -88,6 +88,7 @@ export class SqliteStore implements Store, Tx {
       settlePromise: p("UPDATE promises SET state = ?, value = ?, settled_at = ? WHERE id = ? AND state = 'pending'"),
       branchSiblings: p("SELECT * FROM promises WHERE branch = ? AND id <> ? ORDER BY id"),
       duePromises: p("SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= ? ORDER BY timeout_at, id LIMIT ?"),
+      dueTargetedPromises: p("SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= ? AND target IS NOT NULL ORDER BY timeout_at, id LIMIT ?"),
 
       getTask: p("SELECT * FROM tasks WHERE id = ?"),
       putTask: p(
@@ -300,8 +301,9 @@ export class SqliteStore implements Store, Tx {
     return (this.s.branchSiblings.all(branch, exceptId) as PromiseSqlRow[]).map(toPromise);
   }
 
-  *duePromises(now: number, limit: number): Op<PromiseRecord[]> {
-    return (this.s.duePromises.all(now, limit) as PromiseSqlRow[]).map(toPromise);
+  *duePromises(now: number, limit: number, onlyWithTarget = false): Op<PromiseRecord[]> {
+    const statement = onlyWithTarget ? this.s.dueTargetedPromises : this.s.duePromises;
+    return (statement.all(now, limit) as PromiseSqlRow[]).map(toPromise);
   }
 
   *searchPromises(query: PromiseQuery): Op<Page<PromiseRecord>> {
