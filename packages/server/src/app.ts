@@ -4,6 +4,7 @@ import cors from "@fastify/cors";
 import { type AdminDeps, registerAdminRoutes } from "./api/admin";
 import { registerOverviewRoutes } from "./api/dashboard/routes";
 import { registerUi } from "./api/ui";
+import { edgeServerOptions, registerEdgeAnswers } from "./api/http-edges";
 import type { ProtocolHandler } from "./api/protocol-handler";
 import type { PollRouteOptions } from "./delivery/poll-route";
 import { registerPollRoute } from "./delivery/poll-route";
@@ -37,7 +38,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A request must have arrived whole within this time (a body trickling in byte by byte is cut
     // off). Node applies it only until the request is received, so poll streams are not affected.
     requestTimeout: 120_000,
+    ...edgeServerOptions,
   });
+  // 404, 413 and 414 as the reference answers them, before any other hook runs.
+  registerEdgeAnswers(app);
 
   // The body of POST / is JSON whatever its content type says (spec §2.6): read it as text and
   // let the envelope parser report bad JSON in the protocol's own error format.
