@@ -18,6 +18,7 @@ export default defineProject({
       "test/metrics.test.ts",
       "test/admin.test.ts",
       "test/strict.test.ts",
+      "test/fixed-bugs.test.ts",
       "test/dashboard-overview.test.ts",
       "test/cluster/**/*.test.ts",
     ],
