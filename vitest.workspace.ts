@@ -9,4 +9,5 @@ export const projects = [
   "packages/bench",
   "packages/cli",
   "packages/testkit",
+  "packages/dashboard",
 ];
