@@ -16,17 +16,22 @@ fi
 
 pnpm install --frozen-lockfile
 
+# The web dashboard the server serves at /ui (packages/dashboard/dist, git-ignored).
+pnpm --filter @resonate-compat/dashboard build
+
 # Debian packages whose programs the tests and the bench start themselves, on free loopback ports
 # (they use no service of the machine's): haproxy and nginx in front of server replicas (both
 # shipped proxy configurations are tested), redis-server for the bench, PostgreSQL's server
-# binaries for the PostgreSQL store. Installed only when missing and only as root. This never fails
-# the set-up: the server runs without them, and a test that needs one fails naming what to install.
+# binaries for the PostgreSQL store, chromium for the dashboard's browser tests. Installed only
+# when missing and only as root. This never fails the set-up: the server runs without them, and a
+# test that needs one fails naming what to install.
 install_missing_system_packages() {
   local missing=() log status policy=/usr/sbin/policy-rc.d own_policy=
   has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ]; }
   has haproxy || missing+=(haproxy)
   has nginx || missing+=(nginx)
   has redis-server || missing+=(redis-server)
+  has chromium || missing+=(chromium)
   # Debian puts initdb off PATH; look where packages/testkit looks for it.
   has initdb || { [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ]; } ||
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)

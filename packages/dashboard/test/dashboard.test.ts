@@ -20,6 +20,9 @@ beforeAll(async () => {
   // A short grace, so a killed worker's tasks come back quickly.
   await world.startServer(["--disconnect-grace", "500"]);
   workers = await Promise.all([world.startWorker(), world.startWorker()]);
+  // A failure for the overview to list (an operator rejected a refund).
+  await world.call("promise.create", { id: "refund-9", timeoutAt: Date.now() + 3_600_000 });
+  await world.call("promise.settle", { id: "refund-9", state: "rejected", value: {} });
   browser = await openBrowser(world.url);
 });
 
@@ -47,7 +50,7 @@ describe("dashboard", () => {
       await expect.poll(() => group.locator(`[data-pid="${w.pid}"] [data-testid=tasks]`).textContent(), { timeout: 15_000 }).toBe("1");
     }
     expect(await group.getByTestId("acquired").textContent()).toBe("2");
-    await screenshot(page, "overview");
+    expect(await page.getByTestId("failures").locator("tbody tr").allTextContents()).toEqual([expect.stringMatching(/^refund-9rejected/)]);
   });
 
   it("a worker SIGKILLed mid-task: it leaves the overview; its task is taken back and finished by the other", async () => {
@@ -192,7 +195,7 @@ describe("dashboard", () => {
     }
   });
 
-  it("reads on a phone: nothing wider than the screen", async () => {
+  it("reads on a phone: nothing wider than the screen (and the overview after the work above)", async () => {
     const phone = await browser.context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
     for (const [path, drawn] of [["/", "group-workers"], ["/invocations/order-7", "tree-timeline"], ["/tasks/slow-a", "task-timeline"]] as const) {
@@ -205,6 +208,11 @@ describe("dashboard", () => {
     await expect.poll(() => phone.getByTestId("worker").count()).toBe(1);
     await screenshot(phone, "phone");
     await phone.close();
+
+    // The desktop overview's picture, now that work was done (and a task taken back).
+    await browser.page.goto(ui("/"));
+    await expect.poll(() => browser.page.getByTestId("total-finished").textContent()).toMatch(/^[1-9]\d* finished/);
+    await screenshot(browser.page, "overview");
   });
 
   it("made no request anywhere but the server, and raised no error on the page", async () => {
