@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { type AuthState, authState, onAuthChange, setToken, token } from "./api/token";
 import { Link } from "./components/link";
 import { TokenPrompt } from "./components/token-prompt";
@@ -18,6 +18,14 @@ export function App() {
   const location = useLocation();
   const [auth, setAuth] = useState<AuthState>(authState);
   useEffect(() => onAuthChange(setAuth), []);
+  // After moving to another page in place, keyboard and screen-reader users start at its content,
+  // as they would after a page load (not on the link they followed, now gone).
+  const content = useRef<HTMLDivElement>(null);
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else content.current?.focus({ preventScroll: true });
+  }, [location.path]);
 
   if (auth.refused) return <TokenPrompt why={auth.refused} />;
 
@@ -46,7 +54,7 @@ export function App() {
           </button>
         )}
       </header>
-      <div id="content" tabIndex={-1}>
+      <div id="content" tabIndex={-1} ref={content}>
         <Page location={location} key={location.path} />
       </div>
     </>

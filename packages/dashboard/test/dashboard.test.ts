@@ -104,6 +104,14 @@ describe("dashboard", () => {
     await page.getByLabel("Id starts with").fill("order-7");
     await page.getByLabel("Id starts with").press("Enter");
     await expect.poll(() => page.getByTestId("results").locator("tbody tr").count()).toBe(4);
+    // By tags, keys with a colon included: the invocations sent to the group (not order-7's tree).
+    await page.getByLabel("Id starts with").fill("");
+    await page.getByLabel(/^Tags/).fill("resonate:target=poll://any@workers");
+    await page.getByLabel(/^Tags/).press("Enter");
+    await expect.poll(() => page.getByTestId("results").locator("tbody tr td:first-child").allTextContents()).toEqual(["slow-a", "slow-b"]);
+    await page.getByLabel(/^Tags/).fill("customer=42");
+    await page.getByLabel(/^Tags/).press("Enter");
+    await expect.poll(() => page.getByTestId("results").locator("tbody tr td:first-child").allTextContents()).toEqual(["order-7"]);
     await page.getByTestId("results").getByRole("link", { name: "order-7", exact: true }).click();
     await page.waitForURL(/\/ui\/invocations\/order-7$/);
 

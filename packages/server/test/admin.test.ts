@@ -123,6 +123,12 @@ describe("admin API", () => {
     expect(ids((await get(ts, "/admin/promises?prefix=order-")).body)).toEqual(["order-0", "order-1", "order-2", "order-3", "order-4"]);
     expect(ids((await get(ts, "/admin/promises?prefix=order-&state=resolved")).body)).toEqual(["order-4"]);
     expect(ids((await get(ts, "/admin/promises?tag=kind:even")).body)).toEqual(["order-0", "order-2", "order-4"]);
+    // Keys with a colon (the SDKs' resonate:… tags) go as JSON; both forms combine.
+    await create(ts, "job-1", { "resonate:target": "poll://any@workers", kind: "even" });
+    await create(ts, "job-2", { "resonate:target": "poll://any@other", kind: "even" });
+    const tags = encodeURIComponent(JSON.stringify({ "resonate:target": "poll://any@workers" }));
+    expect(ids((await get(ts, `/admin/promises?tags=${tags}`)).body)).toEqual(["job-1"]);
+    expect(ids((await get(ts, `/admin/promises?tags=${tags}&tag=kind:odd`)).body)).toEqual([]);
     expect(ids((await get(ts, `/admin/promises?from=${T + 1000}&to=${new Date(T + 3000).toISOString()}`)).body)).toEqual(["order-1", "order-2"]);
 
     const first = (await get(ts, "/admin/promises?prefix=order-&limit=2")).body;
@@ -135,6 +141,8 @@ describe("admin API", () => {
       ["limit=abc", "limit"],
       ["from=yesterday", "from"],
       ["tag=nocolon", "tag"],
+      ["tags=%5B%5D", "tags"],
+      ["tags=%7B%22a%22%3A1%7D", "tags"],
       ["color=red", "color"],
     ] as const) {
       const res = await get(ts, `/admin/promises?${query}`);

@@ -19,7 +19,7 @@ export function InvocationsPage({ location }: { location: Location }) {
       admin<{ promises: PromiseRecord[]; cursor?: string }>("promises", {
         prefix: q.get("prefix") ?? undefined,
         state: q.get("state") ?? undefined,
-        tag: q.getAll("tag"),
+        tags: tagsQuery(q.getAll("tag")),
         from: q.get("from") ? String(new Date(q.get("from")!).getTime()) : undefined,
         to: q.get("to") ? String(new Date(q.get("to")!).getTime()) : undefined,
         cursor: q.get("cursor") ?? undefined,
@@ -80,6 +80,19 @@ export function InvocationsPage({ location }: { location: Location }) {
   );
 }
 
+/**
+ * The search's tags, typed as key=value (the key may hold colons, as the SDKs' resonate:target
+ * does), as the admin API's JSON `tags` parameter.
+ */
+function tagsQuery(pairs: string[]): string | undefined {
+  const tags: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) tags[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return Object.keys(tags).length > 0 ? JSON.stringify(tags) : undefined;
+}
+
 function withCursor(q: URLSearchParams, cursor: string): string {
   const next = new URLSearchParams(q);
   next.set("cursor", cursor);
@@ -94,10 +107,17 @@ function SearchForm({ query }: { query: URLSearchParams }) {
     from: query.get("from") ?? "",
     to: query.get("to") ?? "",
   }));
+  const [problem, setProblem] = useState<string>();
   const set = (field: keyof typeof values) => (e: Event) => setValues({ ...values, [field]: (e.currentTarget as HTMLInputElement).value });
 
   const submit = (e: Event) => {
     e.preventDefault();
+    const bad = values.tags.split(/\s+/).filter((t) => t !== "" && t.indexOf("=") <= 0);
+    if (bad.length > 0) {
+      setProblem(`Tags are key=value: "${bad[0]}" is not.`);
+      return;
+    }
+    setProblem(undefined);
     const next = new URLSearchParams();
     if (values.prefix) next.set("prefix", values.prefix);
     if (values.state) next.set("state", values.state);
@@ -125,8 +145,8 @@ function SearchForm({ query }: { query: URLSearchParams }) {
         </select>
       </label>
       <label>
-        Tags <span class="muted">(key:value, space-separated)</span>
-        <input name="tags" value={values.tags} onInput={set("tags")} placeholder="customer:42" autocomplete="off" />
+        Tags <span class="muted">(key=value, space-separated)</span>
+        <input name="tags" value={values.tags} onInput={set("tags")} placeholder="resonate:target=poll://any@workers" autocomplete="off" />
       </label>
       <label>
         Created from
@@ -139,6 +159,11 @@ function SearchForm({ query }: { query: URLSearchParams }) {
       <button type="submit" class="primary">
         Search
       </button>
+      {problem && (
+        <p class="notice error" role="alert">
+          {problem}
+        </p>
+      )}
     </form>
   );
 }

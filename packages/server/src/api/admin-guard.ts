@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Authenticator, bearerToken } from "./auth";
 
-// The admin API's door, for routes registered outside admin.ts (the dashboard's overview): with
+// The admin API's door (admin.ts, and the dashboard's overview in dashboard/routes.ts): with
 // authentication on, only a token whose claims carry role "admin" gets through — 401 without a
-// valid token, 403 with another role, the same answers as admin.ts gives.
+// valid token, 403 with another role.
 
 export function adminGuard(auth: Authenticator | undefined) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {

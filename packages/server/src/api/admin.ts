@@ -5,7 +5,8 @@ import type { Clock } from "../clock";
 import type { StreamDirectory } from "../delivery/streams";
 import { GROUP_SCRAPE_LIMIT } from "../observability/group-gauges";
 import type { Store } from "../store/store";
-import { type Authenticator, bearerToken } from "./auth";
+import { adminGuard } from "./admin-guard";
+import type { Authenticator } from "./auth";
 
 // The admin API: read-only JSON under /admin/ for operators' tools (the CLI's workers, backlog and
 // history commands). It is this server's own, not part of the Resonate protocol; docs/admin-api.md
@@ -44,6 +45,16 @@ const searchQuery = z
     state: z.enum(PROMISE_STATES).optional(),
     /** tag=key:value, repeatable: every one must match. */
     tag: z.union([z.string(), z.array(z.string())]).optional(),
+    /** tags={"key":"value",…} as JSON: the same, for keys that hold a colon (resonate:target…). */
+    tags: z
+      .string()
+      .transform((text, ctx) => {
+        const parsed = z.record(z.string(), z.string()).safeParse(parseJson(text));
+        if (parsed.success) return parsed.data;
+        ctx.addIssue({ code: "custom", message: 'a JSON object of strings, e.g. {"resonate:target":"poll://any@workers"}' });
+        return z.NEVER;
+      })
+      .optional(),
     from: time.optional(),
     to: time.optional(),
     cursor: z.string().min(1).optional(),
@@ -53,13 +64,7 @@ const searchQuery = z
 
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   app.register(async (admin) => {
-    admin.addHook("onRequest", async (request, reply) => {
-      if (!deps.auth) return;
-      const claims = await deps.auth.verify(bearerToken(request.headers.authorization));
-      if (!claims) return reply.code(401).send({ error: "Unauthorized: an admin token is required (Authorization: Bearer)" });
-      const role = claims["role"];
-      if (typeof role !== "string" || role.toLowerCase() !== "admin") return reply.code(403).send({ error: "Forbidden: the admin API needs role admin" });
-    });
+    admin.addHook("onRequest", adminGuard(deps.auth));
 
     admin.get("/admin/groups", async (request, reply) => {
       const query = parse(groupsQuery, request, reply);
@@ -93,7 +98,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     admin.get("/admin/promises", async (request, reply) => {
       const query = parse(searchQuery, request, reply);
       if (!query) return reply;
-      const tags: Record<string, string> = {};
+      const tags: Record<string, string> = { ...query.tags };
       for (const pair of [query.tag ?? []].flat()) {
         const colon = pair.indexOf(":");
         if (colon <= 0) return reply.code(400).send({ error: `tag: expected key:value, got ${JSON.stringify(pair)}` });
@@ -115,6 +120,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
     admin.all("/admin/*", async (_request, reply) => reply.code(404).send({ error: "no such admin endpoint (see docs/admin-api.md)" }));
   });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The query string checked against `schema`; on failure a 400 naming the parameters, and undefined. */
