@@ -11,7 +11,11 @@ import { REPO_ROOT } from "./world";
 // recorded as well.
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const SCREENSHOTS = path.join(REPO_ROOT, "docs");
+/**
+ * Where screenshots go: the README's pictures in docs/ when UPDATE_SCREENSHOTS=1, else the ignored
+ * .test-output/ (so that running the tests leaves the working tree as it was).
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === "1" ? path.join(REPO_ROOT, "docs") : path.join(REPO_ROOT, ".test-output", "dashboard");
 
 export interface Browser {
   context: BrowserContext;
@@ -66,7 +70,7 @@ export async function openBrowser(origin: string, viewport = { width: 1280, heig
   };
 }
 
-/** Writes docs/dashboard-<name>.png (shown in the README). */
+/** Writes dashboard-<name>.png to SCREENSHOTS (docs/: shown in the README). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `dashboard-${name}.png`), fullPage: true });

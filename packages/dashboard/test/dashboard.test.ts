@@ -3,7 +3,7 @@
 // call tree are right; a worker SIGKILLed mid-task shows in its task's history as taken back and
 // finished elsewhere; resolving a pending promise from the page settles it on the server; schedules
 // are created and deleted; a missing id is said to be missing; the page makes no request anywhere
-// but the server and reads on a phone. Screenshots go to docs/dashboard-*.png for the README.
+// but the server and reads on a phone. Screenshots: docs/dashboard-*.png with UPDATE_SCREENSHOTS=1.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Browser, openBrowser, screenshot } from "./browser";
