@@ -9,5 +9,6 @@ export const projects = [
   "packages/bench",
   "packages/cli",
   "packages/testkit",
+  "packages/conformance",
   "packages/dashboard",
 ];

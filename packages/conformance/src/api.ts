@@ -1,7 +1,7 @@
 // The kit's only way to talk to a server: protocol envelopes POSTed to `/` (spec §2.2–2.5) and
 // plain HTTP requests for the rest of the surface. Nothing here knows how a server is built.
-import http from "node:http";
-import https from "node:https";
+import net from "node:net";
+import tls from "node:tls";
 import { PROTOCOL_VERSION } from "@resonate-compat/protocol";
 
 /** One envelope response, with what the HTTP layer said next to what the envelope says. */
@@ -65,26 +65,52 @@ export class Api {
   }
 
   /**
-   * POST a body the server is expected to refuse early (413): the server may answer and close
-   * before the body is written, which fetch reports as a failed request (EPIPE) without the status.
-   * Here the answer wins over write errors.
+   * POST a body the server is expected to refuse early (413) and return the HTTP status. A server
+   * (or a proxy) may answer and close before the body is written; Node's HTTP client then reports
+   * the write error and drops the answer. A raw socket reads the status line whatever happens to the
+   * write, as curl does. Even so, a server that closes at once with our bytes unread makes its kernel
+   * reset the connection, which can discard the answer on our side: then `status` is undefined and
+   * `cut` says whether the body had been refused before it was all sent.
    */
-  postForStatus(body: string): Promise<number> {
+  postForStatus(body: string): Promise<{ status?: number; cut: boolean }> {
+    const u = new URL(`${this.url}/`);
+    const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
     return new Promise((resolve, reject) => {
-      const transport = this.url.startsWith("https:") ? https : http;
-      const req = transport.request(`${this.url}/`, { method: "POST", headers: { "content-type": "application/json" }, timeout: this.requestTimeoutMs });
-      let answered = false;
-      req.on("response", (res) => {
-        answered = true;
-        res.resume();
-        resolve(res.statusCode ?? 0);
+      const socket = u.protocol === "https:" ? tls.connect({ host: u.hostname, port, servername: u.hostname }) : net.connect({ host: u.hostname, port });
+      let answer = "";
+      const head = `POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+      const data = Buffer.from(head + body);
+      let offset = 0;
+      const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        const m = /^HTTP\/1\.[01] (\d{3})/.exec(answer);
+        const cut = offset < data.length;
+        if (m) resolve({ status: Number(m[1]), cut });
+        else if (answer === "") resolve({ cut });
+        else reject(new Error(`not an HTTP answer: ${JSON.stringify(answer.slice(0, 80))}`));
+        socket.destroy();
+      };
+      socket.setEncoding("utf8");
+      socket.on("data", (c: string) => {
+        answer += c;
+        if (answer.includes("\r\n")) finish();
       });
-      req.on("error", (e) => {
-        // a write error after (or just before) the answer: give the answer a moment to arrive
-        setTimeout(() => (answered ? undefined : reject(e)), 500);
-      });
-      req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.end(body);
+      socket.on("error", () => undefined); // EPIPE/ECONNRESET while writing: the answer decides
+      socket.on("close", finish);
+      // Like curl: send in chunks and stop as soon as the answer starts.
+      const pump = () => {
+        while (offset < data.length && answer === "" && !socket.destroyed) {
+          const chunk = data.subarray(offset, offset + 64 * 1024);
+          offset += chunk.length;
+          if (!socket.write(chunk)) {
+            socket.once("drain", pump);
+            return;
+          }
+        }
+      };
+      socket.once("connect", pump);
+      socket.once("secureConnect", pump);
     });
   }
 

@@ -1,7 +1,7 @@
 // Small helpers shared by the protocol checks: ids, targets nobody listens to, wall-clock deadlines.
 import type { Api } from "../api.js";
 import type { CheckContext } from "../check.js";
-import { status } from "../expect.js";
+import { fail, show, status } from "../expect.js";
 
 /** A worker group of this run that no process ever joins: executes sent there are simply dropped. */
 export function nobody(ctx: CheckContext): string {
@@ -18,9 +18,17 @@ export function soon(minutes = 5): number {
 
 type Caller = Pick<Api, "call">;
 
+/** `data[key]` of a 200 answer, which must be an object (a record). */
+export function record(data: any, key: string, what: string): any {
+  const v = data?.[key];
+  if (v === null || typeof v !== "object") fail(`${what}: the answer has no '${key}' record: ${show(data)}`);
+  return v;
+}
+
 /** promise.create that must answer 200; returns the record. */
 export async function create(api: Caller, data: Record<string, unknown>): Promise<any> {
-  return status(await api.call("promise.create", data), 200, `promise.create ${String(data.id)}`).promise;
+  const what = `promise.create ${String(data.id)}`;
+  return record(status(await api.call("promise.create", data), 200, what), "promise", what);
 }
 
 /** A promise with a target (hence a pending task at version 0) that nobody will execute. */
@@ -32,15 +40,18 @@ export async function createTask(ctx: CheckContext, api: Caller, name: string, e
 
 /** task.acquire that must answer 200; returns {task, promise, preload}. */
 export async function acquire(api: Caller, id: string, version: number, pid = "conf-w1", ttl = 60_000): Promise<any> {
-  return status(await api.call("task.acquire", { id, version, pid, ttl }), 200, `task.acquire ${id} v${version}`);
+  const what = `task.acquire ${id} v${version}`;
+  const data = status(await api.call("task.acquire", { id, version, pid, ttl }), 200, what);
+  record(data, "task", what);
+  return data;
 }
 
 export async function getTask(api: Caller, id: string): Promise<any> {
-  return status(await api.call("task.get", { id }), 200, `task.get ${id}`).task;
+  return record(status(await api.call("task.get", { id }), 200, `task.get ${id}`), "task", `task.get ${id}`);
 }
 
 export async function getPromise(api: Caller, id: string): Promise<any> {
-  return status(await api.call("promise.get", { id }), 200, `promise.get ${id}`).promise;
+  return record(status(await api.call("promise.get", { id }), 200, `promise.get ${id}`), "promise", `promise.get ${id}`);
 }
 
 /** The inner envelope of task.suspend / task.create / task.fulfill / task.fence actions. */

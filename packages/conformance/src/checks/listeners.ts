@@ -34,7 +34,8 @@ export const listenerChecks: Check[] = [
         equal(m.data, { task: { id, version: 0 } }, "execute message data");
         ok(typeof m.head === "object" && m.head !== null, "execute message has a head object");
         await sleep(300);
-        equal(s.messages.filter((x) => x.data?.task?.id === id).length, 1, "executes received for one create");
+        const got = s.messages.filter((x) => x.data?.task?.id === id);
+        equal(got.length, 1, `executes received for one create (${JSON.stringify(got)})`);
         equal(s.garbage, [], "non-JSON data lines");
       } finally {
         s.close();
