@@ -44,8 +44,9 @@ describe("dashboard", () => {
 
     // Two slow invocations: the least loaded worker gets each, so one each. The page is not
     // reloaded: what it shows next comes from the server's pushes.
-    await world.invoke("slow-a", 3000);
-    await world.invoke("slow-b", 3000);
+    // (Long enough that a push, every 2 s, comes while they run, even on a busy machine.)
+    await world.invoke("slow-a", 4000);
+    await world.invoke("slow-b", 4000);
     for (const w of workers) {
       await expect.poll(() => group.locator(`[data-pid="${w.pid}"] [data-testid=tasks]`).textContent(), { timeout: 15_000 }).toBe("1");
     }
@@ -55,18 +56,20 @@ describe("dashboard", () => {
 
   it("a worker SIGKILLed mid-task: it leaves the overview; its task is taken back and finished by the other", async () => {
     const { page } = browser;
-    const holder = (await world.admin(`tasks/slow-a/history`)).task.pid as string;
+    await world.invoke("crash-c", 3000);
+    let holder: string | undefined;
+    await until(async () => (holder = (await world.admin(`tasks/crash-c/history`)).task?.pid) !== undefined, 15_000, () => "crash-c to be acquired");
     victim = workers.find((w) => w.pid === holder)!;
     survivor = workers.find((w) => w.pid !== holder)!;
-    expect(victim, `slow-a is held by ${holder}, none of our workers`).toBeDefined();
+    expect(victim, `crash-c is held by ${holder}, none of our workers`).toBeDefined();
     await victim.proc.kill("SIGKILL");
 
     const group = page.getByTestId("group-workers");
     await expect.poll(() => group.getByTestId("worker").count(), { timeout: 15_000 }).toBe(1);
     expect(await group.getByTestId("worker").getAttribute("data-pid")).toBe(survivor.pid);
 
-    await until(async () => (await world.promise("slow-a")).state === "resolved", 30_000, () => "slow-a to be resolved by the surviving worker");
-    await page.goto(ui("/tasks/slow-a"));
+    await until(async () => (await world.promise("crash-c")).state === "resolved", 30_000, () => "crash-c to be resolved by the surviving worker");
+    await page.goto(ui("/tasks/crash-c"));
     const events = page.getByTestId("events");
     await expect.poll(() => events.locator("li").allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining("stream closed")]));
     const lines = await events.locator("li").allTextContents();
@@ -108,7 +111,7 @@ describe("dashboard", () => {
     await page.getByLabel("Id starts with").fill("");
     await page.getByLabel(/^Tags/).fill("resonate:target=poll://any@workers");
     await page.getByLabel(/^Tags/).press("Enter");
-    await expect.poll(() => page.getByTestId("results").locator("tbody tr td:first-child").allTextContents()).toEqual(["slow-a", "slow-b"]);
+    await expect.poll(() => page.getByTestId("results").locator("tbody tr td:first-child").allTextContents()).toEqual(["crash-c", "slow-a", "slow-b"]);
     await page.getByLabel(/^Tags/).fill("customer=42");
     await page.getByLabel(/^Tags/).press("Enter");
     await expect.poll(() => page.getByTestId("results").locator("tbody tr td:first-child").allTextContents()).toEqual(["order-7"]);
@@ -206,7 +209,7 @@ describe("dashboard", () => {
   it("reads on a phone: nothing wider than the screen (and the overview after the work above)", async () => {
     const phone = await browser.context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
-    for (const [path, drawn] of [["/", "group-workers"], ["/invocations/order-7", "tree-timeline"], ["/tasks/slow-a", "task-timeline"]] as const) {
+    for (const [path, drawn] of [["/", "group-workers"], ["/invocations/order-7", "tree-timeline"], ["/tasks/crash-c", "task-timeline"]] as const) {
       await phone.goto(ui(path));
       await phone.getByTestId(drawn).waitFor();
       const overflow = await phone.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");

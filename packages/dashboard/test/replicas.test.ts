@@ -40,8 +40,8 @@ it("one replica's page shows both replicas' workers, and a task taken back on th
   expect(await replicaOf(onR2)).toBe("r2");
 
   // One slow invocation each (least loaded first), then the worker on r2 dies.
-  await world.invoke("far-a", 4000);
-  await world.invoke("far-b", 4000);
+  await world.invoke("far-a", 3000);
+  await world.invoke("far-b", 3000);
   await until(async () => {
     const held = await Promise.all(["far-a", "far-b"].map(async (id) => (await world.admin(`tasks/${id}/history`)).task.pid));
     return held.includes(onR1.pid) && held.includes(onR2.pid);
