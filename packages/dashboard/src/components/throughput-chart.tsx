@@ -44,7 +44,6 @@ export function ThroughputChart({ minutes }: { minutes: MinuteCounts[] }) {
       resize.disconnect();
       plot.current?.destroy();
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   useEffect(() => {

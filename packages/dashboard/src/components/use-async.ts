@@ -17,7 +17,6 @@ export function useAsync<T>(read: () => Promise<T>, deps: unknown[]): Async<T> &
     return () => {
       current = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, round]);
   const reload = useCallback(() => setRound((r) => r + 1), []);
   return { ...state, reload };

@@ -17,7 +17,7 @@ export const DASHBOARD_DIST = fileURLToPath(new URL("../../../dashboard/dist", i
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "img-src 'self' data:",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "connect-src 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
