@@ -1,15 +1,22 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 
-// A page's read: loading, then the value or the error; `reload` reads again (after an action).
+// A page's read: loading, then the value or the error; `reload` reads again (after an action, or
+// on a timer) and keeps showing the previous value meanwhile, so the page does not flicker.
 
-export type Async<T> = { loading: true; value?: undefined; error?: undefined } | { loading: false; value: T; error?: undefined } | { loading: false; value?: undefined; error: Error };
+export interface Async<T> {
+  loading: boolean;
+  value?: T;
+  error?: Error;
+}
 
 export function useAsync<T>(read: () => Promise<T>, deps: unknown[]): Async<T> & { reload: () => void } {
   const [state, setState] = useState<Async<T>>({ loading: true });
   const [round, setRound] = useState(0);
+  // A change of inputs is another read altogether (the old value is not of it); a reload is the same read again.
+  useEffect(() => setState({ loading: true }), deps);
   useEffect(() => {
     let current = true;
-    setState((previous) => (previous.loading ? previous : { loading: true }));
+    setState((previous) => ({ ...previous, loading: true }));
     read().then(
       (value) => current && setState({ loading: false, value }),
       (error: unknown) => current && setState({ loading: false, error: error instanceof Error ? error : new Error(String(error)) }),

@@ -33,7 +33,7 @@ export function InvocationsPage({ location }: { location: Location }) {
       <h1>Invocations</h1>
       <SearchForm query={q} />
       {result.error && <Problem error={result.error} missing="Nothing found." />}
-      {result.loading && <p class="muted">Searching…</p>}
+      {result.loading && !result.value && <p class="muted">Searching…</p>}
       {result.value && (
         <>
           <p class="muted" role="status">

@@ -26,8 +26,11 @@ export function OverviewPage() {
     <main>
       <div class="page-head">
         <h1>Overview</h1>
-        <p class={`live stream-${status}`} role="status" data-testid="stream-status">
-          {STATUS_TEXT[status]}
+        <p class={`live stream-${status}`}>
+          {/* Only the connection's state is announced; the time of each push would be every 2 s. */}
+          <span role="status" data-testid="stream-status">
+            {STATUS_TEXT[status]}
+          </span>
           {overview && status === "live" && <span class="muted"> · updated {dateTime(overview.at)}</span>}
         </p>
       </div>

@@ -29,7 +29,7 @@ export function PromiseDetailPage({ id }: { id: string }) {
       </p>
       <h1 class="id-title">{id}</h1>
       {promise.error && <Problem error={promise.error} missing={`No promise with the id "${id}".`} />}
-      {promise.loading && <p class="muted">Loading…</p>}
+      {promise.loading && !promise.value && <p class="muted">Loading…</p>}
       {promise.value && (
         <>
           <Summary p={promise.value} />

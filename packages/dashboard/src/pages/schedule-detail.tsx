@@ -24,7 +24,7 @@ export function ScheduleDetailPage({ id }: { id: string }) {
       </p>
       <h1 class="id-title">{id}</h1>
       {schedule.error && <Problem error={schedule.error} missing={`No schedule with the id "${id}".`} />}
-      {schedule.loading && <p class="muted">Loading…</p>}
+      {schedule.loading && !schedule.value && <p class="muted">Loading…</p>}
       {s && (
         <>
           <dl class="facts" data-testid="schedule-facts">

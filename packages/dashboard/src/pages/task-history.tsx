@@ -1,3 +1,4 @@
+import { useEffect } from "preact/hooks";
 import { admin } from "../api/client";
 import type { TaskHistory } from "../api/types";
 import { Link } from "../components/link";
@@ -10,10 +11,21 @@ import { TROUBLE, describeEvent } from "../history-words";
 import { paths } from "../router";
 
 // A task's dispatch history (GET /admin/tasks/<id>/history): where the server sent it and why, who
-// took it, what lapsed or was taken back — in words, then on a time axis.
+// took it, what lapsed or was taken back — in words, then on a time axis. Read again every few
+// seconds while the task can still move, so that a recovery can be watched as it happens.
+
+const REFRESH_MS = 2000;
+const SETTLED = new Set(["fulfilled", "halted"]);
 
 export function TaskHistoryPage({ id }: { id: string }) {
   const history = useAsync(() => admin<TaskHistory>(`tasks/${encodeURIComponent(id)}/history`), [id]);
+  const state = history.value?.task?.state;
+  const moving = state !== undefined && !SETTLED.has(state);
+  useEffect(() => {
+    if (!moving) return undefined;
+    const timer = setInterval(history.reload, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [moving, history.reload]);
   return (
     <main>
       <p class="crumbs">
@@ -21,7 +33,7 @@ export function TaskHistoryPage({ id }: { id: string }) {
       </p>
       <h1 class="id-title">Dispatch history of {id}</h1>
       {history.error && <Problem error={history.error} missing={`No task with the id "${id}", and no history for it.`} />}
-      {history.loading && <p class="muted">Loading…</p>}
+      {history.loading && !history.value && <p class="muted">Loading…</p>}
       {history.value && (
         <>
           <p data-testid="task-state">
