@@ -33,10 +33,9 @@ export class Reporter {
 
   result(r: CheckResult): void {
     const spec = r.spec ? `  [${r.spec}]` : "";
-    const time = r.outcome === "skipped" ? "" : `  ${formatMs(r.durationMs)}`;
-    this.line(`  ${MARK[r.outcome]} ${r.name}${spec}${time}`);
+    const tail = r.outcome === "skipped" ? `  skipped: ${r.reason}` : `  ${formatMs(r.durationMs)}`;
+    this.line(`  ${MARK[r.outcome]} ${r.name}${spec}${tail}`);
     if (r.outcome === "failed") this.line(indent(r.reason ?? "failed", 6));
-    if (r.outcome === "skipped") this.line(`      skipped: ${r.reason}`);
     for (const n of r.notes) this.line(`      · ${n}`);
   }
 

@@ -16,7 +16,7 @@ export interface RunOptions {
 }
 
 function skipReason(check: Check, server: ServerInfo): string | undefined {
-  if (check.needs === "debug" && !server.debug) return "needs a server in debug mode (debug.snap answered 403)";
+  if (check.needs === "debug" && !server.debug) return "needs a server in debug mode (debug.* answered 403)";
   if (check.needs === "no-debug" && server.debug) return "needs a server not in debug mode";
   return undefined;
 }

@@ -5,6 +5,12 @@ import path from "node:path";
 import { fail } from "../expect.js";
 import { FIXTURES, NODE22 } from "../paths.js";
 
+/** Every program still running: killed when the kit exits, however it exits. */
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
 export interface Marker {
   event: string;
   [key: string]: any;
@@ -31,7 +37,9 @@ export class SdkProcess {
       // keep the tail only: enough to explain a failure
       this.stderr = (this.stderr + c).slice(-4000);
     });
+    live.add(this.child);
     this.child.on("exit", () => {
+      live.delete(this.child);
       this.exited = true;
       this.notify();
     });
