@@ -2,10 +2,11 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { useEffect, useRef } from "preact/hooks";
 import type { MinuteCounts } from "../api/types";
+import { clockTime } from "../format";
 
 // Work per minute over the last minutes (uPlot, drawn on a canvas): executes dispatched, tasks
-// finished, leases taken back from workers. A table under the chart gives the same figures to
-// screen readers and to anyone who wants the numbers.
+// finished, leases taken back from workers. The caption gives the totals and a table (behind a
+// disclosure) every minute's figures, for screen readers and for anyone who wants the numbers.
 
 const SERIES = [
   { key: "dispatched", label: "dispatched", stroke: "#2563eb" },
@@ -64,6 +65,33 @@ export function ThroughputChart({ minutes }: { minutes: MinuteCounts[] }) {
           </span>
         ))}
       </figcaption>
+      <details>
+        <summary>Figures per minute</summary>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Minute</th>
+                {SERIES.map((s) => (
+                  <th scope="col" key={s.key}>
+                    {s.label}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {minutes.map((m) => (
+                <tr key={m.at}>
+                  <th scope="row">{clockTime(m.at).slice(0, 5)}</th>
+                  {SERIES.map((s) => (
+                    <td key={s.key}>{m[s.key]}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </details>
     </figure>
   );
 }
