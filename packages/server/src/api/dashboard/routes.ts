@@ -9,6 +9,9 @@ import { OVERVIEW_DEFAULTS, OverviewFeed, type OverviewOptions } from "./overvie
 // and as a stream of server-sent events (GET /admin/overview/stream), pushed every couple of
 // seconds. docs/admin-api.md describes them. Same door as the rest of the admin API.
 
+/** Unsent bytes a stream may hold before it is ended (an overview is a few kilobytes). */
+const MAX_UNSENT_BYTES = 1 << 20;
+
 export function registerOverviewRoutes(app: FastifyInstance, deps: AdminDeps, metrics: Metrics, options: Partial<OverviewOptions> = {}): void {
   const feed = new OverviewFeed(deps, metrics, { ...OVERVIEW_DEFAULTS, ...options }, app.log);
   const streams = new Set<ServerResponse>();
@@ -38,7 +41,11 @@ export function registerOverviewRoutes(app: FastifyInstance, deps: AdminDeps, me
       });
       raw.write(": overview stream\n\n");
       const stop = feed.watch((overview) => {
-        if (!raw.writableEnded) raw.write(`event: overview\ndata: ${JSON.stringify(overview)}\n\n`);
+        if (raw.writableEnded || raw.destroyed) return;
+        // A reader that stopped reading would make the unsent pushes pile up here: cut it off (a
+        // dashboard reconnects by itself).
+        if (raw.writableLength > MAX_UNSENT_BYTES) return void raw.end();
+        raw.write(`event: overview\ndata: ${JSON.stringify(overview)}\n\n`);
       });
       raw.on("close", () => {
         stop();
