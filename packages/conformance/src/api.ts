@@ -42,13 +42,18 @@ export class Api {
     return this.token ? { authorization: `Bearer ${this.token}` } : {};
   }
 
-  /** POST one well-formed envelope. */
-  async call(kind: string, data: unknown, opts: CallOptions = {}): Promise<Reply> {
+  /** The JSON text of a well-formed envelope (with the token, if any), for checks that post it raw. */
+  envelope(kind: string, data: unknown, opts: CallOptions = {}): string {
     const head: Record<string, unknown> = { corrId: opts.corrId ?? `conf-${++corrCounter}`, version: PROTOCOL_VERSION };
     if (this.token) head.auth = this.token;
     if (opts.time !== undefined) head["resonate:debug_time"] = opts.time;
     Object.assign(head, opts.head ?? {});
-    return this.post(JSON.stringify({ kind, head, data }));
+    return JSON.stringify({ kind, head, data });
+  }
+
+  /** POST one well-formed envelope. */
+  async call(kind: string, data: unknown, opts: CallOptions = {}): Promise<Reply> {
+    return this.post(this.envelope(kind, data, opts));
   }
 
   /** A view of this client whose every envelope carries `resonate:debug_time = time`. */

@@ -29,6 +29,8 @@ const program = new Command()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program.parse();
+// A check that timed out may fail later in the background; report it, do not crash the run.
+process.on("unhandledRejection", (e) => process.stderr.write(`conformance: late error (from a check that already ended): ${String(e)}\n`));
 // Ctrl-C / SIGTERM: exit through process.exit so that the SDK programs we started are killed too.
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(130));
 const opts = program.opts<{ url: string; suite?: string[]; token?: string; group?: string; timeout: number; json?: boolean; list?: boolean; keepData?: boolean }>();

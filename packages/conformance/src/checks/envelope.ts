@@ -79,7 +79,7 @@ export const envelopeChecks: Check[] = [
       const id = `conf-${runId}-envelope-extra`;
       const extra = await api.call("promise.create", { id, timeoutAt: Date.now() + 60_000, foo: 1 }, { head: { "resonate:origin": id, other: true } });
       status(extra, 200, "extra fields");
-      const body = JSON.stringify({ kind: "promise.get", head: { corrId: "c9", version: "2026-04-01" }, data: { id } });
+      const body = api.envelope("promise.get", { id });
       status(await api.post(body, "text/plain"), 200, "Content-Type text/plain");
       status(await api.post(body, null), 200, "no Content-Type");
     },
@@ -99,8 +99,7 @@ export const envelopeChecks: Check[] = [
     spec: "§15.2 #10, C8",
     async run({ api, runId, note }) {
       // Padding in an ignored data field of a search: nothing large is stored on the server.
-      const mk = (bytes: number) =>
-        JSON.stringify({ kind: "promise.search", head: { corrId: "c10", version: "2026-04-01" }, data: { tags: { "conformance-run": `${runId}-body` }, padding: "A".repeat(bytes) } });
+      const mk = (bytes: number) => api.envelope("promise.search", { tags: { "conformance-run": `${runId}-body` }, padding: "A".repeat(bytes) });
       status(await api.post(mk(1.5 * 1024 * 1024)), 200, "1.5 MiB body");
       const big = await api.postForStatus(mk(3 * 1024 * 1024));
       if (big.status === undefined) {

@@ -76,6 +76,7 @@ export const sdkChecks: Check[] = [
       const id = rootId(ctx, "signal");
       const ref = { op: "rpc", id, func: "waitForSignal", args: [], target };
       const pending = command(client, ref, RESULT_MS);
+      pending.catch(() => undefined); // awaited below; a failure in between must not go unhandled
       // The latent promise is the workflow's first child: `<root>:0` in SDK 0.11.5.
       await command(client, { op: "resolve", id: `${id}:0`, value: { approved: true } }, RESULT_MS);
       const r = await pending;
@@ -167,6 +168,7 @@ export const sdkChecks: Check[] = [
       const doomed = await fleet.start("failover-1", "worker.mjs", { ...env, CONF_HANG_MS: "600000" });
       const id = rootId(ctx, "failover");
       const pending = command(client, { op: "rpc", id, func: "compute", args: [7, 0], target: `poll://any@${group}` }, RESULT_MS);
+      pending.catch(() => undefined); // awaited below; a failure in between must not go unhandled
       await doomed.waitFor("start", (m) => m.id === id, 15_000, `the start of ${id}`);
       const survivor = await fleet.start("failover-2", "worker.mjs", env);
       const killedAt = Date.now();
