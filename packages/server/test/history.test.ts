@@ -154,4 +154,29 @@ describe("dispatch history", () => {
     expect((await ts.call("task.acquire", { id: "quiet", version: 0, pid: "w1", ttl: 60_000 })).status).toBe(200);
     expect(await events(ts, "quiet")).toEqual([]);
   });
+
+  it("events wait for their transaction's end: a rolled-back job's are dropped, its batch's others kept, extensions counted across the wait", async () => {
+    const ts = await server();
+    const event = (taskId: string, event: "created" | "released") => ({ taskId, at: T, event, version: 0, replica: "r" });
+    // Submitted in one turn: one group-commit batch (SQLite) or transactions of their own (PostgreSQL).
+    const kept = ts.server.commits.submit(function* (tx) {
+      yield* tx.appendTaskEvents([event("kept", "created")]);
+    });
+    const failed = ts.server.commits.submit(function* (tx) {
+      yield* tx.appendTaskEvents([event("failed", "created")]);
+      throw new Error("the job fails after writing its event");
+    });
+    await kept;
+    await expect(failed).rejects.toThrow("the job fails");
+    expect((await events(ts, "kept")).map((e) => e.event)).toEqual(["created"]);
+    expect(await events(ts, "failed")).toEqual([]);
+
+    // An extension in the transaction that appended the extension it counts on.
+    await ts.server.commits.submit(function* (tx) {
+      yield* tx.appendTaskEvents([event("beat", "created")]);
+      yield* tx.noteExtension({ taskId: "beat", at: T + 1, event: "extended", version: 1, pid: "w1" });
+      yield* tx.noteExtension({ taskId: "beat", at: T + 2, event: "extended", version: 1, pid: "w1" });
+    });
+    expect((await events(ts, "beat")).map((e) => `${e.event} x${e.count}`)).toEqual(["created x1", "extended x2"]);
+  });
 });

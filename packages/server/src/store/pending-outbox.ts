@@ -8,6 +8,8 @@
 // the tables. Delivery is at most once either way: the durable record of pending work is the task
 // and its retry timeout, not the outbox row.
 
+import { TxLog } from "./tx-log";
+
 export type PendingMessage =
   | { kind: "execute"; taskId: string; version: number; address: string }
   | { kind: "unblock"; promiseId: string; address: string };
@@ -15,39 +17,14 @@ export type PendingMessage =
 /** One unblock per (promise, address), in the tables and here alike. */
 export const unblockKey = (promiseId: string, address: string): string => `${promiseId}\u0000${address}`;
 
-export class PendingOutbox {
-  /** In the order queued; duplicates are resolved when the list is read (see `drain`). */
-  private log: PendingMessage[] = [];
-
-  get size(): number {
-    return this.log.length;
-  }
-
-  push(message: PendingMessage): void {
-    this.log.push(message);
-  }
-
-  /** A position to roll back to when a savepoint fails. */
-  mark(): number {
-    return this.log.length;
-  }
-
-  rollbackTo(mark: number): void {
-    this.log.length = Math.min(mark, this.log.length);
-  }
-
-  clear(): void {
-    this.log = [];
-  }
-
+export class PendingOutbox extends TxLog<PendingMessage> {
   /**
    * Takes everything queued, with the outbox tables' rules applied: one execute per task (a later
    * one replaces the version and address but keeps the first one's place, like the table's upsert)
    * and one unblock per (promise, address) (the first one, like INSERT OR IGNORE).
    */
-  drain(): PendingMessage[] {
-    const log = this.log;
-    this.log = [];
+  override drain(): PendingMessage[] {
+    const log = super.drain();
     if (log.length <= 1) return log;
     const executes = new Map<string, Extract<PendingMessage, { kind: "execute" }>>();
     const unblocks = new Set<string>();

@@ -226,6 +226,11 @@ export interface Tx {
   forward(messages: Forward[]): Op<void>;
 
   // Dispatch history (observability): append-only, bounded by pruning.
+  /**
+   * Writes events as part of this transaction. Stores may hold them until the commit and insert
+   * them all in one statement then: a rolled-back savepoint drops its own, and the verbs below that
+   * read or count on the table see every event written before them.
+   */
   appendTaskEvents(events: TaskEvent[]): Op<void>;
   /**
    * A lease extension: counted on the task's last event when that is an extension at the same

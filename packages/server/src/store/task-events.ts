@@ -1,4 +1,4 @@
-import type { StoredTaskEvent } from "./store";
+import type { StoredTaskEvent, TaskEvent } from "./store";
 
 // The task_events row shape both stores read back (see Tx.taskEvents).
 
@@ -30,3 +30,11 @@ export function toTaskEvent(r: TaskEventSqlRow): StoredTaskEvent {
     ...(r.detail !== null && { detail: typeof r.detail === "string" ? (JSON.parse(r.detail) as Record<string, unknown>) : r.detail }),
   };
 }
+
+/** The columns both stores insert for an event, in the order of TASK_EVENT_COLUMNS. */
+export const TASK_EVENT_COLUMNS = "task_id, at, event, version, pid, replica, detail";
+
+export function taskEventValues(e: TaskEvent): unknown[] {
+  return [e.taskId, e.at, e.event, e.version ?? null, e.pid ?? null, e.replica ?? null, e.detail ? JSON.stringify(e.detail) : null];
+}
+

@@ -21,7 +21,8 @@ import type {
   Tx,
 } from "../store";
 import { isRetryable } from "./errors";
-import { type TaskEventSqlRow, toTaskEvent } from "../task-events";
+import { TASK_EVENT_COLUMNS, type TaskEventSqlRow, taskEventValues, toTaskEvent } from "../task-events";
+import { TxLog } from "../tx-log";
 
 // One PostgreSQL transaction: the store verbs over a pooled connection. Each verb is one round
 // trip, yielded to the runner (see op.ts). Hot statements are named, so that each connection
@@ -117,6 +118,8 @@ export interface PostgresTxHost {
 export class PostgresTx implements Tx {
   /** Messages queued by this transaction, not yet claimed nor written (see pending-outbox.ts). */
   private readonly pending = new PendingOutbox();
+  /** History events written by this transaction, inserted in one statement before it commits. */
+  private readonly events = new TxLog<TaskEvent>();
   private savepoints = 0;
 
   constructor(
@@ -139,6 +142,7 @@ export class PostgresTx implements Tx {
   *attempt(fn: () => Op<void>): Op<Error | undefined> {
     const name = `sp${++this.savepoints}`;
     const mark = this.pending.mark();
+    const eventsMark = this.events.mark();
     yield* this.raw(`SAVEPOINT ${name}`);
     try {
       yield* fn();
@@ -147,6 +151,7 @@ export class PostgresTx implements Tx {
       if (isRetryable(error)) throw error;
       yield* this.raw(`ROLLBACK TO SAVEPOINT ${name}`);
       this.pending.rollbackTo(mark);
+      this.events.rollbackTo(eventsMark);
       return error instanceof Error ? error : new Error(String(error));
     }
     yield* this.raw(`RELEASE SAVEPOINT ${name}`);
@@ -248,27 +253,34 @@ export class PostgresTx implements Tx {
   // ---- dispatch history
 
   *appendTaskEvents(events: TaskEvent[]): Op<void> {
-    if (events.length === 0) return;
-    // One round trip for the whole list.
-    const values: unknown[] = [];
-    const rows = events.map((e, i) => {
-      values.push(e.taskId, e.at, e.event, e.version ?? null, e.pid ?? null, e.replica ?? null, e.detail ? JSON.stringify(e.detail) : null);
-      const b = i * 7;
-      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}::jsonb)`;
-    });
-    yield* this.raw(`INSERT INTO task_events (task_id, at, event, version, pid, replica, detail) VALUES ${rows.join(", ")}`, values);
+    for (const e of events) this.events.push(e);
   }
 
   *noteExtension(event: TaskEvent): Op<void> {
+    yield* this.writeEvents(); // the extension counts on the task's last event, which may be waiting here
     const counted = (yield this.client.query({ name: "countExtension", text: SQL.countExtension, values: [event.at, event.taskId, event.version ?? null] })) as QueryResult;
-    if (counted.rowCount === 0) yield* this.appendTaskEvents([event]);
+    if (counted.rowCount === 0) this.events.push(event);
   }
 
   *taskEvents(taskId: string, limit: number): Op<StoredTaskEvent[]> {
+    yield* this.writeEvents();
     return (yield* this.q<TaskEventSqlRow & QueryResultRow>("taskEvents", [taskId, limit])).map(toTaskEvent);
   }
 
+  /** Inserts the events this transaction wrote so far: one round trip for all of them. */
+  *writeEvents(): Op<void> {
+    if (this.events.size === 0) return;
+    const values: unknown[] = [];
+    const rows = this.events.drain().map((e, i) => {
+      values.push(...taskEventValues(e));
+      const b = i * 7;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}::jsonb)`;
+    });
+    yield* this.raw(`INSERT INTO task_events (${TASK_EVENT_COLUMNS}) VALUES ${rows.join(", ")}`, values);
+  }
+
   *pruneTaskEvents(before: number, keep: number, limit: number): Op<number> {
+    yield* this.writeEvents();
     const old = ((yield this.client.query({ name: "pruneOld", text: SQL.pruneOld, values: [limit, before] })) as QueryResult).rowCount ?? 0;
     if (old >= limit) return old;
     const excess = ((yield this.client.query({ name: "pruneExcess", text: SQL.pruneExcess, values: [keep, limit - old] })) as QueryResult).rowCount ?? 0;
@@ -376,8 +388,9 @@ export class PostgresTx implements Tx {
     yield* this.q("notifyForward", [[...new Set(messages.map((m) => m.replica))]]);
   }
 
-  /** Writes the messages nobody claimed to the outbox tables, before the commit. */
+  /** Writes what this transaction kept in memory (history events, messages nobody claimed), before the commit. */
   *writePending(): Op<void> {
+    yield* this.writeEvents();
     if (this.pending.size === 0) return;
     for (const m of this.pending.drain()) {
       if (m.kind === "execute") yield* this.q("enqueueExecute", [m.taskId, m.version, m.address]);
@@ -476,6 +489,7 @@ export class PostgresTx implements Tx {
 
   *reset(): Op<void> {
     this.pending.clear();
+    this.events.clear();
     yield* this.raw(
       "TRUNCATE outgoing_execute, outgoing_unblock, listeners, callbacks, tasks, promises, schedules, markers, forwards, task_events",
     );

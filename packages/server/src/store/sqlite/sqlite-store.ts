@@ -23,7 +23,11 @@ import type {
 import { Checkpointer } from "./checkpointer";
 import { openDatabase } from "./open";
 import { PendingOutbox, unblockKey } from "../pending-outbox";
-import { type TaskEventSqlRow, toTaskEvent } from "../task-events";
+import { TASK_EVENT_COLUMNS, type TaskEventSqlRow, taskEventValues, toTaskEvent } from "../task-events";
+import { TxLog } from "../tx-log";
+
+/** History events per INSERT statement at most (7 parameters each, well under SQLite's limit). */
+const EVENTS_PER_INSERT = 64;
 
 /** `AND EXISTS (…)` per tag, so that every given key/value must be present. */
 function tagFilter(column: string, tags: Record<string, string> | undefined, params: unknown[]): string {
@@ -41,6 +45,13 @@ export class SqliteStore implements Store, Tx {
   private readonly s;
   /** Messages queued by the open transaction, not yet claimed nor written (see pending-outbox.ts). */
   private readonly pending = new PendingOutbox();
+  /**
+   * History events written by the open transaction, inserted in one statement when it commits:
+   * four rows per invocation cost four statements otherwise (see Tx.appendTaskEvents).
+   */
+  private readonly events = new TxLog<TaskEvent>();
+  /** `INSERT INTO task_events` statements by their number of rows, prepared when first needed. */
+  private readonly insertEvents = new Map<number, Database.Statement>();
   /**
    * False only when the outbox tables are certainly empty: set whenever rows are written to them
    * and by any rolled-back transaction (a claim that rolled back put its rows back), cleared by a
@@ -128,9 +139,6 @@ export class SqliteStore implements Store, Tx {
          GROUP BY grp ORDER BY grp`,
       ),
 
-      appendTaskEvent: p(
-        "INSERT INTO task_events (task_id, at, event, version, pid, replica, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ),
       countExtension: p(
         `UPDATE task_events SET n = n + 1, last_at = ?
          WHERE seq = (SELECT max(seq) FROM task_events WHERE task_id = ?) AND event = 'extended' AND version IS ?`,
@@ -200,10 +208,12 @@ export class SqliteStore implements Store, Tx {
       return this.inTransaction.immediate(() => {
         const result = runSync(op(this));
         this.writePending(); // what no claim took is kept in the outbox tables, with this commit
+        this.writeEvents();
         return result;
       }) as T;
     } catch (error) {
       this.pending.clear();
+      this.events.clear();
       this.outboxMayHaveRows = true;
       throw error;
     }
@@ -220,11 +230,13 @@ export class SqliteStore implements Store, Tx {
   *attempt(fn: () => Op<void>): Op<Error | undefined> {
     // Claims are never made inside an attempt, so undoing its messages is a truncation.
     const mark = this.pending.mark();
+    const eventsMark = this.events.mark();
     try {
       this.inTransaction(() => runSync(fn())); // nested in the open transaction: a SAVEPOINT
       return undefined;
     } catch (error) {
       this.pending.rollbackTo(mark);
+      this.events.rollbackTo(eventsMark);
       return error instanceof Error ? error : new Error(String(error));
     }
   }
@@ -372,22 +384,43 @@ export class SqliteStore implements Store, Tx {
   // ---- dispatch history
 
   *appendTaskEvents(events: TaskEvent[]): Op<void> {
-    for (const e of events) {
-      this.s.appendTaskEvent.run(e.taskId, e.at, e.event, e.version ?? null, e.pid ?? null, e.replica ?? null, e.detail ? JSON.stringify(e.detail) : null);
-    }
+    for (const e of events) this.events.push(e);
   }
 
   *noteExtension(event: TaskEvent): Op<void> {
+    this.writeEvents(); // the extension counts on the task's last event, which may be waiting here
     if (this.s.countExtension.run(event.at, event.taskId, event.version ?? null).changes === 0) {
-      yield* this.appendTaskEvents([event]);
+      this.events.push(event);
     }
   }
 
   *taskEvents(taskId: string, limit: number): Op<StoredTaskEvent[]> {
+    this.writeEvents();
     return (this.s.taskEvents.all(taskId, limit) as TaskEventSqlRow[]).map(toTaskEvent);
   }
 
+  /** Inserts the events this transaction wrote so far, up to EVENTS_PER_INSERT rows a statement. */
+  private writeEvents(): void {
+    if (this.events.size === 0) return;
+    const events = this.events.drain();
+    for (let from = 0; from < events.length; from += EVENTS_PER_INSERT) {
+      const chunk = events.slice(from, from + EVENTS_PER_INSERT);
+      this.insertEventsStatement(chunk.length).run(chunk.flatMap(taskEventValues));
+    }
+  }
+
+  private insertEventsStatement(rows: number): Database.Statement {
+    let statement = this.insertEvents.get(rows);
+    if (!statement) {
+      const values = Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?)").join(", ");
+      statement = this.db.prepare(`INSERT INTO task_events (${TASK_EVENT_COLUMNS}) VALUES ${values}`);
+      this.insertEvents.set(rows, statement);
+    }
+    return statement;
+  }
+
   *pruneTaskEvents(before: number, keep: number, limit: number): Op<number> {
+    this.writeEvents();
     const old = this.s.pruneOld.run(limit, before).changes;
     const excess = old < limit ? this.s.pruneExcess.run(keep, limit - old).changes : 0;
     return old + excess;
@@ -575,6 +608,7 @@ export class SqliteStore implements Store, Tx {
 
   *reset(): Op<void> {
     this.pending.clear();
+    this.events.clear();
     this.db.exec(`
       DELETE FROM markers;
       DELETE FROM outgoing_execute; DELETE FROM outgoing_unblock; DELETE FROM listeners;
