@@ -83,8 +83,9 @@ export const promiseChecks: Check[] = [
       for (const target of ["workers", "ftp://h/x", "poll://bob@workers"]) {
         status(await api.call("promise.create", { id: id("target"), timeoutAt: soon(), tags: { "resonate:target": target } }), 400, `target '${target}'`);
       }
+      // Created already expired: the address is validated, but nothing is ever sent to it.
       for (const target of ["poll://any@conf-nobody", "poll://uni@conf-nobody/c1", "http://127.0.0.1:9/hook"]) {
-        const p = await create(api, { id: id("target"), timeoutAt: soon(), tags: { "resonate:target": target } });
+        const p = await create(api, { id: id("target"), timeoutAt: 1000, tags: { "resonate:target": target } });
         equal(p.tags["resonate:target"], target, `target '${target}' stored`);
       }
     },
