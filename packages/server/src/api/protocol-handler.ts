@@ -7,6 +7,7 @@ import { operations, type StoredKind } from "../domain/operations";
 import type { Op } from "../store/op";
 import type { Committer } from "../store/commit/committer";
 import type { Metrics } from "../observability/metrics";
+import { hopTraceOn, requestId, traceHop } from "../observability/hop-trace";
 import { type Authenticator, isAuthorized } from "./auth";
 import { isResponse, parseEnvelope, response } from "./envelope";
 
@@ -57,6 +58,7 @@ export class ProtocolHandler {
     if (isResponse(envelope)) return envelope;
     const { kind, corrId, head, data } = envelope;
     const { deps } = this;
+    if (hopTraceOn) traceHop("recv", kind, requestId(data));
 
     if (deps.auth) {
       // Before the kind is resolved, as the reference does: an unknown kind can answer 401/403.
@@ -85,6 +87,7 @@ export class ProtocolHandler {
     let reply: Reply;
     try {
       reply = await deps.commits.submit((tx) => {
+        if (hopTraceOn) traceHop("run", kind, requestId(data));
         const ctx: OpContext = { tx, now, retryTimeout: deps.retryTimeout, corrId, emptyHeartbeat: deps.emptyHeartbeat, strict: deps.strict, history: deps.history };
         const operation = operations[kind as StoredKind] as (ctx: OpContext, data: unknown) => Op<Reply>;
         return operation(ctx, parsed.data);
@@ -94,6 +97,7 @@ export class ProtocolHandler {
       return response(kind, corrId, 500, `Internal error: ${(error as Error).message}`);
     }
     deps.onCommit(kind, parsed.data, reply.status);
+    if (hopTraceOn) traceHop("answered", kind, requestId(data));
     return response(kind, corrId, reply.status, reply.data);
   }
 }

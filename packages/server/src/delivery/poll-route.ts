@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { type Authenticator, bearerToken } from "../api/auth";
 import type { Clock } from "../clock";
+import { hopTraceOn, traceMessageWrite } from "../observability/hop-trace";
 import type { PollConnection } from "./connection";
 import type { PollRegistry } from "./registry";
 
@@ -96,6 +97,7 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
             process.nextTick(uncork);
           }
           reply.raw.write(`data: ${message}\n\n`);
+          if (hopTraceOn) traceMessageWrite(message);
           return true;
         },
         close() {
