@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { BULLMQ_LABEL, bullmqSetup } from "./bullmq";
 import type { BenchContext, WorkloadOutput } from "./context";
 import { NODE_ARGS, cpuAccounts, killAllSync } from "./procs";
+import { traceHops } from "./hops/hop-tracing";
 import { summarizeProfile } from "./profile-summary";
 import { machineInfo, table } from "./report";
 import { EXTRA_SERVER_ARGS, type StoreChoice, profileServersInto, stopStore, useStore } from "./server";
@@ -35,9 +36,12 @@ const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk o
   --replicas  with --store postgres: server replicas per run, behind HAProxy when more than 1
   --smoke     tiny sizes, a few seconds per workload: checks that every workload still runs
   --profile   run every server under V8's --cpu-prof; after each workload print where its CPU went
-              (the profiles are kept; profiling itself slows the server, so its figures are not comparable)`;
+              (the profiles are kept; profiling itself slows the server, so its figures are not comparable)
+  --hops      every server and SDK process timestamps each hop of each invocation; latency and
+              throughput then print, per SDK, where dispatch→start went (a diagnostic: tracing
+              costs CPU, so its figures are not the bench's figures)`;
 
-function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean; noBullmq: boolean; store: StoreChoice } {
+function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean; hops: boolean; noBullmq: boolean; store: StoreChoice } {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== "--"), // pnpm passes a literal "--" through
     options: {
@@ -45,6 +49,7 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
       sdk: { type: "string", default: "both" },
       smoke: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      hops: { type: "boolean", default: false },
       "no-bullmq": { type: "boolean", default: false },
       store: { type: "string", default: "sqlite" },
       replicas: { type: "string", default: "1" },
@@ -66,7 +71,7 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) fail(`--replicas: a whole number from 1 to 8, not '${values.replicas}'`);
   if (replicas > 1 && values.store !== "postgres") fail("--replicas above 1 needs --store postgres (replicas share a PostgreSQL database)");
   const store: StoreChoice = { store: values.store, replicas };
-  return { workloads, sdks: sdk === "both" ? [...SDKS] : [sdk as Sdk], smoke: values.smoke!, profile: values.profile!, noBullmq, store };
+  return { workloads, sdks: sdk === "both" ? [...SDKS] : [sdk as Sdk], smoke: values.smoke!, profile: values.profile!, hops: values.hops!, noBullmq, store };
 }
 
 function fail(msg: string): never {
@@ -75,8 +80,10 @@ function fail(msg: string): never {
 }
 
 async function main(): Promise<void> {
-  const { workloads, sdks, smoke, profile, noBullmq, store } = parse();
+  const { workloads, sdks, smoke, profile, hops, noBullmq, store } = parse();
   useStore(store);
+  // Before any process starts: every server and SDK child of the run records its hops.
+  const hopDir = hops ? traceHops() : undefined;
   const profileDir = profile ? fs.mkdtempSync(path.join(os.tmpdir(), "resonate-bench-profiles-")) : undefined;
   profileServersInto(profileDir);
   const profilesSeen = new Set<string>();
@@ -167,6 +174,7 @@ async function main(): Promise<void> {
   }
   await stopStore();
   if (profileDir) ctx.log(`server profiles kept in ${profileDir} (open them in Chrome DevTools → Performance)`);
+  if (hopDir) ctx.log(`client hop records kept in ${hopDir} (servers' in their run dirs with BENCH_KEEP=1)`);
   ctx.log(failures === 0 ? "done" : `done; ${failures} workload(s) reported problems`);
   process.exitCode = failures === 0 ? 0 : 1;
 }

@@ -1,4 +1,6 @@
 // A producer on the official SDK 0.11.5 (Node 22): same plan and output as ours-producer.ts.
+// First: with HOP_TRACE_DIR set (pnpm bench --hops) it timestamps this process's protocol traffic.
+import "./hop-trace-client.mjs";
 import { Resonate } from "@resonatehq/sdk";
 import { makeLogger } from "./official-common.mjs";
 import { mark, runProducer } from "./producer-core.mjs";

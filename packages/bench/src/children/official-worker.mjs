@@ -1,4 +1,6 @@
 // A worker on the official SDK 0.11.5 (Node 22): same functions, same markers as ours-worker.ts.
+// First: with HOP_TRACE_DIR set (pnpm bench --hops) it timestamps this process's protocol traffic.
+import "./hop-trace-client.mjs";
 import { Resonate } from "@resonatehq/sdk";
 import { makeLogger } from "./official-common.mjs";
 import { mark } from "./producer-core.mjs";

@@ -1,5 +1,7 @@
 // A producer on our SDK (Node 20): runs the plan given as argv[2] (see producer-core.mjs) with
 // beginRpc to plan.target, writes the timings to plan.out and prints {"event":"done"}.
+// First: with HOP_TRACE_DIR set (pnpm bench --hops) it timestamps this process's protocol traffic.
+import "./hop-trace-client.mjs";
 import { Resonate } from "@resonate-compat/sdk";
 import { type ProducerPlan, mark, runProducer } from "./producer-core.mjs";
 

@@ -1,5 +1,7 @@
 // A worker on our SDK (Node 20): joins BENCH_GROUP, registers the bench functions, prints
 // {"event":"ready"} once its poll stream is open, then serves until killed.
+// First: with HOP_TRACE_DIR set (pnpm bench --hops) it timestamps this process's protocol traffic.
+import "./hop-trace-client.mjs";
 import { Resonate } from "@resonate-compat/sdk";
 import { mark } from "./producer-core.mjs";
 import { noop, work, workerIndex } from "./worker-functions.mjs";

@@ -16,6 +16,7 @@ import { SDK_DEFAULT_TTL_MS, bullmqParams, serverLabel, runOnFreshRedis, startBu
 import { type BenchContext, type Row, type WorkloadOutput, measureProducer, perSdkValues, runOnFreshServer, runPerSdk, warningsRow } from "../context";
 import type { Child } from "../procs";
 import { type Producer, type Sdk, startProducer, startRawRpc, startRawWorkers, startWorkers } from "../sdks";
+import { hopTableOf } from "../hops/hop-tracing";
 import { type BenchServer, formatWarnings } from "../server";
 import { ratio } from "../stats";
 import { addRatioCells, bullmqColumns, vsBullmq } from "../vs-bullmq";
@@ -64,7 +65,10 @@ export async function latency(ctx: BenchContext): Promise<WorkloadOutput> {
     ctx.log(`${name}: ${rate}/s for ${seconds} s, ${WORKERS} workers${cold ? ", no warm-up" : ""}`);
     const workers = await startWorkers(sdk, WORKERS, { url: server.url, dir });
     const producer = await startProducer(sdk, { url: server.url, dir, label: "producer", plan: plan(`lat-${sdk}`, cold) });
-    return figures(name, server, workers, producer);
+    const run = await figures(name, server, workers, producer);
+    // pnpm bench --hops: where each invocation's time went, hop by hop.
+    const hops = await hopTableOf(ctx.log, name, dir, [...workers, producer.child], `lat-${sdk}`);
+    return hops ? { ...run, result: { ...run.result, hops } } : run;
   };
   /** The same on BullMQ, lease = the SDKs' default ttl. */
   const bullmqRun = (cold: boolean) =>

@@ -16,6 +16,7 @@ import { rssMb } from "../procs";
 import { type Sdk, startProducer, startWorkers } from "../sdks";
 import { ratio } from "../stats";
 import { addRatioCells, bullmqColumns, vsBullmq } from "../vs-bullmq";
+import { hopTableOf } from "../hops/hop-tracing";
 import { measureEchoRate } from "./ceilings";
 
 const WORKERS = 4;
@@ -53,6 +54,8 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
     const { out, serverCpuMs, workersCpuMs } = await measureProducer(server, workers, producer, ctx.smoke ? 60_000 : 400_000);
     const t = analyze(out);
     const problems = correctness(`throughput/${sdk}`, t);
+    // pnpm bench --hops: where each invocation's time went when saturated, hop by hop.
+    const hops = await hopTableOf(ctx.log, `throughput/${sdk}`, dir, [...workers, producer.child], `tp-${sdk}`);
     const serverRssMb = rssMb(server.child.pid);
     const echoAfter = await measureEchoRate(ctx, dir, `throughput/${sdk}`);
     // The ceiling this run is held against: the echo rate just before and just after it.
@@ -65,7 +68,7 @@ export async function throughput(ctx: BenchContext): Promise<WorkloadOutput> {
     const aloneOut = await alone.done(ctx.smoke ? 60_000 : 400_000);
     const aloneTimings = analyze(aloneOut);
     if (aloneTimings.errors > 0) problems.push(`throughput/${sdk} dispatch alone: ${aloneTimings.errors} beginRpc failed (${aloneTimings.firstErrors.slice(0, 3).join("; ")})`);
-    const result = { ...t, dispatchAloneRate: aloneTimings.dispatchRate, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, workersCpuMs), serverRssMb, adjacentEcho };
+    const result = { ...t, dispatchAloneRate: aloneTimings.dispatchRate, cpu: cpuSplit(t, serverCpuMs, out.cpuMs, workersCpuMs), serverRssMb, adjacentEcho, ...(hops ? { hops } : {}) };
     return { result, problems };
   });
 
