@@ -44,6 +44,6 @@ test("--list names every suite and check without contacting a server", async () 
   const run = await runKit(["--list", "--url", "http://127.0.0.1:9"]);
   expect(run.code).toBe(0);
   expect(run.output).toMatch(/^protocol — .*\(\d+ checks\)$/m);
-  expect(run.output).toMatch(/^sdk — .*\(9 checks\)$/m);
+  expect(run.output).toMatch(/^sdk — .*\(10 checks\)$/m);
   expect(run.output).toMatch(/^differential — .*\(3 checks\)$/m);
 });

@@ -156,6 +156,28 @@ export const sdkChecks: Check[] = [
     },
   },
   {
+    name: "sdk: the same id run by two clients at once — one execution, both get its result",
+    spec: "§6.2.2, §15.15 #133",
+    async run(ctx) {
+      const fleet = Fleet.of(ctx);
+      const { client } = await generatorFleet(ctx);
+      const second = await fleet.once("second-client", () => fleet.start("client-2", "client.mjs", { CONF_GROUP: `${ctx.group}-client` }));
+      const id = rootId(ctx, "dup-run");
+      // beginRun executes in the caller: one task.create wins (200), the other gets 409 and listens.
+      const cmd = { op: "run", id, func: "compute", args: [5, 1500] };
+      const [a, b] = await Promise.all([command(client, cmd, RESULT_MS), command(second, cmd, RESULT_MS)]);
+      const ran = starts([client, second], id);
+      equal(ran.length, 1, "executions");
+      for (const [label, r] of [
+        ["first client", a],
+        ["second client", b],
+      ] as const) {
+        ok(r.ok, `${label}: ${JSON.stringify(r.error)}`);
+        equal([r.value.doubled, r.value.pid], [10, ran[0]!.pid], `${label}'s result (value, executor)`);
+      }
+    },
+  },
+  {
     name: "sdk: kill mid-claim — a worker SIGKILLed while executing; the task finishes on another worker",
     spec: "§15.15 #131",
     async run(ctx) {
