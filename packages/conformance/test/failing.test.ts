@@ -23,7 +23,7 @@ test("a server that answers everything with 200 fails the protocol suite, with t
   expect(run.output).toMatch(/✗ promises: get of an unknown id → 404/);
   expect(run.output).toMatch(/Failed checks:\n\s+✗ protocol › envelope: invalid JSON/);
   // … and in the JSON report (stdout; the readable report went to stderr).
-  const json = JSON.parse(run.output.slice(run.output.indexOf("{\n")));
+  const json = JSON.parse(run.stdout);
   expect(json.failed).toBe(counts!.failed);
   expect(json.results.find((r: { name: string }) => r.name.startsWith("tasks: acquire")).outcome).toBe("failed");
 });

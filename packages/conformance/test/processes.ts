@@ -12,7 +12,9 @@ const TSX_LOADER = path.join(REPO_ROOT, "node_modules", "tsx", "dist", "loader.m
 
 export interface Proc {
   child: ChildProcess;
+  /** Both streams, in arrival order. */
   output(): string;
+  stdout(): string;
   exited: Promise<number | null>;
   kill(): Promise<void>;
 }
@@ -21,7 +23,11 @@ export function start(command: string, args: string[], env: NodeJS.ProcessEnv = 
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RESONATE_") && !k.startsWith("VITEST") && k !== "NODE_OPTIONS"));
   const child = spawn(command, args, { cwd: REPO_ROOT, env: { ...clean, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let out = "";
-  child.stdout!.setEncoding("utf8").on("data", (c: string) => (out += c));
+  let stdout = "";
+  child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+    out += c;
+    stdout += c;
+  });
   child.stderr!.setEncoding("utf8").on("data", (c: string) => (out += c));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   let done = false;
@@ -29,6 +35,7 @@ export function start(command: string, args: string[], env: NodeJS.ProcessEnv = 
   return {
     child,
     output: () => out,
+    stdout: () => stdout,
     exited,
     async kill() {
       if (done || child.pid === undefined) return;
@@ -74,6 +81,8 @@ export function tempDir(): string {
 export interface KitRun {
   code: number | null;
   output: string;
+  /** stdout alone: the JSON report with --json. */
+  stdout: string;
   ms: number;
 }
 
@@ -89,7 +98,7 @@ export async function runKit(args: string[], opts: { viaPnpm?: boolean; timeoutM
   const ms = Date.now() - started;
   // Shown in the test output: the report is the useful diagnostic when an assertion fails.
   process.stdout.write(`[conformance] ${args.join(" ")} → exit ${code} in ${(ms / 1000).toFixed(1)} s\n${proc.output()}\n`);
-  return { code, output: proc.output(), ms };
+  return { code, output: proc.output(), stdout: proc.stdout(), ms };
 }
 
 /** The numbers of the final summary line. */

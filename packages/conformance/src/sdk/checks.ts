@@ -65,7 +65,9 @@ export const sdkChecks: Check[] = [
       const r = await command(client, { op: "rpc", id: rootId(ctx, "sleep"), func: "sleeper", args: [1500], target }, RESULT_MS);
       ok(r.ok, `sleeper failed: ${JSON.stringify(r.error)}`);
       ctx.note(`ctx.sleep(1500) took ${r.value.slept} ms`);
-      ok(r.value.slept >= 1500 && r.value.slept < 1500 + 5000, `slept ${r.value.slept} ms (expected 1500 to 6500)`);
+      // The upper bound only catches a sleep that waits for something else (a retry, a lease):
+      // wide enough for a loaded CI machine.
+      ok(r.value.slept >= 1500 && r.value.slept < 1500 + 8000, `slept ${r.value.slept} ms (expected 1500 to 9500)`);
     },
   },
   {
