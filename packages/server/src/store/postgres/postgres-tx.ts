@@ -2,13 +2,13 @@ import type { PromiseRecord, PromiseState, ScheduleRecord, Value } from "@resona
 import { TAG } from "@resonate-compat/protocol";
 import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from "pg";
 import type { Op } from "../op";
-import { PendingOutbox, unblockKey } from "../pending-outbox";
+import { PendingOutbox } from "../pending-outbox";
+import { type ClaimedRows, mergeClaimed } from "../claimed-outgoing";
 import { page, promiseBytes } from "../page";
 import { type PromiseSqlRow, type ScheduleSqlRow, type TaskSqlRow, toPromise, toSchedule, toTask } from "../rows";
 import type {
   Forward,
   Outgoing,
-  OutgoingExecute,
   Page,
   PromiseQuery,
   ScheduleQuery,
@@ -332,45 +332,18 @@ export class PostgresTx implements Tx {
 
   /**
    * Up to `limit` executes and `limit` unblocks from the outbox tables (when they may hold rows),
-   * then every message queued by this transaction, merged by the tables' rules (see the SQLite
-   * store's claimOutgoing).
+   * then every message queued by this transaction, merged by the tables' rules (claimed-outgoing.ts).
    */
   *claimOutgoing(limit: number): Op<Outgoing[]> {
-    const out: Outgoing[] = [];
-    const tableExecutes = new Map<string, OutgoingExecute>();
-    const tableUnblocks = new Set<string>();
+    let rows: ClaimedRows | undefined;
     if (this.host.outboxMayHaveRows) {
-      const executes = yield* this.q<{ seq: number; task_id: string; version: number; address: string }>("claimExecutes", [limit]);
-      executes.sort((a, b) => a.seq - b.seq);
-      for (const e of executes) {
-        const message: OutgoingExecute = { kind: "execute", taskId: e.task_id, version: e.version, address: e.address };
-        tableExecutes.set(e.task_id, message);
-        out.push(message);
-      }
-      const unblocks = yield* this.q<{ seq: number; promise_id: string; address: string }>("claimUnblocks", [limit]);
-      unblocks.sort((a, b) => a.seq - b.seq);
-      for (const u of unblocks) {
-        tableUnblocks.add(unblockKey(u.promise_id, u.address));
-        const promise = yield* this.getPromise(u.promise_id);
-        if (promise) out.push({ kind: "unblock", promise, address: u.address });
-      }
-      if (executes.length < limit && unblocks.length < limit) this.host.outboxMayHaveRows = false;
+      rows = {
+        executes: yield* this.q<ClaimedRows["executes"][number]>("claimExecutes", [limit]),
+        unblocks: yield* this.q<ClaimedRows["unblocks"][number]>("claimUnblocks", [limit]),
+      };
+      if (rows.executes.length < limit && rows.unblocks.length < limit) this.host.outboxMayHaveRows = false;
     }
-    for (const m of this.pending.drain()) {
-      if (m.kind === "execute") {
-        const row = tableExecutes.get(m.taskId);
-        if (row) {
-          row.version = m.version;
-          row.address = m.address;
-        } else {
-          out.push(m);
-        }
-      } else if (!tableUnblocks.has(unblockKey(m.promiseId, m.address))) {
-        const promise = yield* this.getPromise(m.promiseId);
-        if (promise) out.push({ kind: "unblock", promise, address: m.address });
-      }
-    }
-    return out;
+    return yield* mergeClaimed(rows, this.pending.drain(), (id) => this.getPromise(id));
   }
 
   /** Writes the forward rows and wakes their replicas (NOTIFY is delivered at commit). */

@@ -7,7 +7,6 @@ import { type PromiseSqlRow, type ScheduleSqlRow, type TaskSqlRow, toPromise, to
 import type {
   Forward,
   Outgoing,
-  OutgoingExecute,
   Page,
   PromiseQuery,
   ScheduleQuery,
@@ -22,7 +21,8 @@ import type {
 } from "../store";
 import { Checkpointer } from "./checkpointer";
 import { openDatabase } from "./open";
-import { PendingOutbox, unblockKey } from "../pending-outbox";
+import { PendingOutbox } from "../pending-outbox";
+import { type ClaimedRows, mergeClaimed } from "../claimed-outgoing";
 import { TASK_EVENT_COLUMNS, type TaskEventSqlRow, taskEventValues, toTaskEvent } from "../task-events";
 import { TxLog } from "../tx-log";
 
@@ -474,47 +474,16 @@ export class SqliteStore implements Store, Tx {
   }
 
   /**
-   * Up to `limit` executes and `limit` unblocks from the outbox tables (oldest first), then every
-   * message queued by the open transaction; a queued execute for a task already in the tables
-   * replaces that row's version and address, a queued unblock already in the tables is dropped.
+   * Up to `limit` executes and `limit` unblocks from the outbox tables (when they may hold rows),
+   * then every message queued by the open transaction, merged by the tables' rules (claimed-outgoing.ts).
    */
   *claimOutgoing(limit: number): Op<Outgoing[]> {
-    const out: Outgoing[] = [];
-    // Table rows by task and by (promise, address), for merging what this transaction queued.
-    const tableExecutes = new Map<string, OutgoingExecute>();
-    const tableUnblocks = new Set<string>();
+    let rows: ClaimedRows | undefined;
     if (this.outboxMayHaveRows) {
-      const executes = this.s.claimExecutes.all(limit) as { seq: number; task_id: string; version: number; address: string }[];
-      executes.sort((a, b) => a.seq - b.seq);
-      for (const e of executes) {
-        const message: OutgoingExecute = { kind: "execute", taskId: e.task_id, version: e.version, address: e.address };
-        tableExecutes.set(e.task_id, message);
-        out.push(message);
-      }
-      const unblocks = this.s.claimUnblocks.all(limit) as { seq: number; promise_id: string; address: string }[];
-      unblocks.sort((a, b) => a.seq - b.seq);
-      for (const u of unblocks) {
-        tableUnblocks.add(unblockKey(u.promise_id, u.address));
-        const promise = this.readPromise(u.promise_id);
-        if (promise) out.push({ kind: "unblock", promise, address: u.address });
-      }
-      if (executes.length < limit && unblocks.length < limit) this.outboxMayHaveRows = false;
+      rows = { executes: this.s.claimExecutes.all(limit) as ClaimedRows["executes"], unblocks: this.s.claimUnblocks.all(limit) as ClaimedRows["unblocks"] };
+      if (rows.executes.length < limit && rows.unblocks.length < limit) this.outboxMayHaveRows = false;
     }
-    for (const m of this.pending.drain()) {
-      if (m.kind === "execute") {
-        const row = tableExecutes.get(m.taskId);
-        if (row) {
-          row.version = m.version;
-          row.address = m.address;
-        } else {
-          out.push(m);
-        }
-      } else if (!tableUnblocks.has(unblockKey(m.promiseId, m.address))) {
-        const promise = this.readPromise(m.promiseId);
-        if (promise) out.push({ kind: "unblock", promise, address: m.address });
-      }
-    }
-    return out;
+    return yield* mergeClaimed(rows, this.pending.drain(), (id) => this.getPromise(id));
   }
 
   /** Writes the messages nobody claimed to the outbox tables (inside the open transaction). */
