@@ -31,8 +31,14 @@ const program = new Command()
 program.parse();
 // A check that timed out may fail later in the background; report it, do not crash the run.
 process.on("unhandledRejection", (e) => process.stderr.write(`conformance: late error (from a check that already ended): ${String(e)}\n`));
-// Ctrl-C / SIGTERM: exit through process.exit so that the SDK programs we started are killed too.
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(130));
+// Ctrl-C / SIGTERM: exit through process.exit so that the SDK programs we started are killed too;
+// on a debug-mode server, first try to resume the background loops the debug checks may have paused.
+let onInterrupt = async () => {};
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    void Promise.race([onInterrupt(), new Promise((r) => setTimeout(r, 1000))]).finally(() => process.exit(130));
+  });
+}
 const opts = program.opts<{ url: string; suite?: string[]; token?: string; group?: string; timeout: number; json?: boolean; list?: boolean; keepData?: boolean }>();
 
 let suites;
@@ -68,7 +74,12 @@ try {
 
 // A debug-mode server may have been left with its background loops paused (debug.start) by an
 // interrupted run; the live checks need them running.
-if (server.debug) await api.call("debug.stop", {});
+if (server.debug) {
+  await api.call("debug.stop", {});
+  onInterrupt = async () => {
+    await api.call("debug.stop", {}).catch(() => undefined);
+  };
+}
 
 const started = Date.now();
 reporter.header(server, runId, suites);

@@ -43,14 +43,16 @@ export class Fleet {
     return fleet;
   }
 
-  /** Memoised start of a named group of processes (a failed start is retried by the next check). */
+  /**
+   * Memoised start of a named group of processes. A failed start is not retried: every check that
+   * needs the group fails at once with the same reason, instead of waiting out its own start-up.
+   */
   async once<T>(key: string, start: () => Promise<T>): Promise<T> {
     const k = `fleet:${key}`;
     let p = this.ctx.shared.get(k) as Promise<T> | undefined;
     if (!p) {
       p = start();
       this.ctx.shared.set(k, p);
-      p.catch(() => this.ctx.shared.delete(k));
     }
     return p;
   }
