@@ -4,11 +4,13 @@
 //   - our SDK (Node 20, node:http): a POST's body at req.end() ("send"), and through the http
 //     client's diagnostics channel its response head ("answer") and the poll stream's chunks ("read");
 //   - the official SDK (Node 22, fetch): a wrapper around global fetch — a POST's body ("send"),
-//     fetch resolving ("answer"), and the poll stream's body chunks as they leave the socket, before
+//     undici's channels for the body written to the socket ("wire") and the answer's head parsed
+//     ("head"), fetch resolving ("answer"), and the poll stream's body chunks as they leave undici, before
 //     the SDK's EventSource parses them ("read"); its logger's "message received" is "deliver"
 //     (official-common.mjs).
 // One line per hop, tab-separated: epoch ms (sub-ms, the clock of every bench process), hop, kind,
 // id, in HOP_TRACE_DIR/<pid>.tsv, buffered and written every 250 ms and at exit.
+import { AsyncLocalStorage } from "node:async_hooks";
 import dc from "node:diagnostics_channel";
 import fs from "node:fs";
 import http from "node:http";
@@ -73,14 +75,30 @@ if (dir) {
     if (request.path?.startsWith("/poll/")) response.on("data", (chunk) => readChunk(String(chunk)));
   });
 
-  // fetch (the official SDK, Node 22).
+  // fetch (the official SDK, Node 22). Inside fetch, undici's own channels say when the body has
+  // gone to the socket ("wire") and when the answer's head was parsed ("head"); the request they
+  // name is undici's, so the fetch call's kind and id reach them through an AsyncLocalStorage.
+  const calls = new AsyncLocalStorage();
+  const undiciPosts = new WeakMap();
+  dc.subscribe("undici:request:create", ({ request }) => {
+    const a = calls.getStore();
+    if (a) undiciPosts.set(request, a);
+  });
+  dc.subscribe("undici:request:bodySent", ({ request }) => {
+    const a = undiciPosts.get(request);
+    if (a) traceHop("wire", a.kind, a.id);
+  });
+  dc.subscribe("undici:request:headers", ({ request }) => {
+    const a = undiciPosts.get(request);
+    if (a) traceHop("head", a.kind, a.id);
+  });
   const realFetch = globalThis.fetch;
   if (realFetch) {
     globalThis.fetch = async function tracedFetch(url, init) {
       if (init?.method === "POST" && typeof init.body === "string") {
         const a = about(init.body);
         traceHop("send", a.kind, a.id);
-        const res = await realFetch(url, init);
+        const res = await calls.run(a, () => realFetch(url, init));
         traceHop("answer", a.kind, a.id);
         return res;
       }

@@ -7,24 +7,28 @@ import { round, summarize } from "../stats";
 
 /**
  * The path of one invocation, in order. A point is "<hop> <kind>" as the server (recv, run,
- * answered, write) or a client (send, answer, read, deliver) recorded it, or one of the producer's
+ * answered, write) or a client (send, wire, head, answer, read, deliver) recorded it, or one of the producer's
  * own: due (dispatch), start (the function began, the worker's clock), result (seen by the producer).
  */
 export const INVOCATION_PATH = [
   "due",
   "send promise.create",
+  "wire promise.create",
   "recv promise.create",
   "run promise.create",
   "write execute",
   "read execute",
   "deliver execute",
   "send task.acquire",
+  "wire task.acquire",
   "recv task.acquire",
   "run task.acquire",
   "answered task.acquire",
+  "head task.acquire",
   "answer task.acquire",
   "start",
   "send task.fulfill",
+  "wire task.fulfill",
   "recv task.fulfill",
   "run task.fulfill",
   "write unblock",
@@ -36,6 +40,8 @@ export const INVOCATION_PATH = [
 const HOP_MEANING: Record<string, string> = {
   "due → send promise.create": "producer: due → create sent (schedule lag, SDK)",
   "send promise.create → recv promise.create": "create: client → server handler",
+  "send promise.create → wire promise.create": "producer SDK (fetch): create → on the socket",
+  "wire promise.create → recv promise.create": "create: socket → server handler",
   "recv promise.create → run promise.create": "create: waits for its commit batch",
   "run promise.create → write execute": "create: transaction, commit, dispatch",
   "write execute → read execute": "execute: stream → worker reads it",
@@ -43,12 +49,18 @@ const HOP_MEANING: Record<string, string> = {
   "deliver execute → send task.acquire": "worker SDK: message → acquire sent",
   "read execute → send task.acquire": "worker SDK: message → acquire sent",
   "send task.acquire → recv task.acquire": "acquire: client → server handler",
+  "send task.acquire → wire task.acquire": "worker SDK (fetch): acquire → on the socket",
+  "wire task.acquire → recv task.acquire": "acquire: socket → server handler",
   "recv task.acquire → run task.acquire": "acquire: waits for its commit batch",
   "run task.acquire → answered task.acquire": "acquire: transaction, commit",
   "answered task.acquire → answer task.acquire": "acquire: answer → worker reads it",
+  "answered task.acquire → head task.acquire": "acquire: answer → worker parses its head",
+  "head task.acquire → answer task.acquire": "worker SDK (fetch): head → fetch resolves",
   "answer task.acquire → start": "worker SDK: acquired → function starts",
   "start → send task.fulfill": "worker SDK: function → fulfill sent",
   "send task.fulfill → recv task.fulfill": "fulfill: client → server handler",
+  "send task.fulfill → wire task.fulfill": "worker SDK (fetch): fulfill → on the socket",
+  "wire task.fulfill → recv task.fulfill": "fulfill: socket → server handler",
   "recv task.fulfill → run task.fulfill": "fulfill: waits for its commit batch",
   "run task.fulfill → write unblock": "fulfill: transaction, commit, unblock",
   "write unblock → read unblock": "unblock: stream → producer reads it",

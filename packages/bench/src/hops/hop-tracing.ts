@@ -37,8 +37,8 @@ export async function hopTableOf(
   producerLabel = "producer",
 ): Promise<HopTable | undefined> {
   if (!traceDir) return undefined;
-  // Every process writes its records every 250 ms.
-  await new Promise((r) => setTimeout(r, 600));
+  // Every process writes its records every 250 ms; a busy one may write them late.
+  await new Promise((r) => setTimeout(r, 1500));
   const out = JSON.parse(fs.readFileSync(path.join(dir, `${producerLabel}.json`), "utf8")) as ProducerOutput;
   const serverFiles = fs.readdirSync(dir).filter((f) => f.startsWith("hops-") && f.endsWith(".tsv")).map((f) => path.join(dir, f));
   const files = [...serverFiles, ...clients.map((c) => path.join(traceDir!, `${c.pid}.tsv`))];
