@@ -164,6 +164,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         // that have not within the grace lose their leases, as if their stream had closed here.
         onStreamsGone: (pids) => pids.forEach((pid) => recovery.closed(pid)),
         onOutboxRows: () => dispatcher.kick(),
+        acceptForwardedExecute: (taskId, version) => dispatcher.acceptForwarded(taskId, version),
       });
       directory = cluster.directory;
     }

@@ -19,6 +19,11 @@ export interface ClusterOptions {
   onStreamsGone: (pids: string[]) => void;
   /** Messages were put back in the outbox (from a dead replica, or for a stream that moved). */
   onOutboxRows?: () => void;
+  /**
+   * Asked before a forwarded execute is written to one of this replica's streams: false when this
+   * replica has offered the task at that version itself already (see Dispatcher.acceptForwarded).
+   */
+  acceptForwardedExecute?: (taskId: string, version: number) => boolean;
 }
 
 /**
@@ -61,7 +66,7 @@ export class Cluster {
       onStreamsGone: options.onStreamsGone,
       onOutboxRows,
     });
-    const forwards = new ForwardReceiver({ pool: store.pool, replica, registry, logger, onOutboxRows });
+    const forwards = new ForwardReceiver({ pool: store.pool, replica, registry, logger, onOutboxRows, acceptExecute: options.acceptForwardedExecute });
     const notifications = new Notifications(
       store.url,
       [STREAMS_CHANNEL, FORWARD_CHANNEL],

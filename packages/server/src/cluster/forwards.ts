@@ -28,6 +28,8 @@ export interface ForwardReceiverDeps {
   logger: Pick<Logger, "debug" | "warn" | "error">;
   /** Rows were put back in the outbox: route them again. */
   onOutboxRows: () => void;
+  /** Whether a forwarded execute should still be sent (false: this replica offered it already). */
+  acceptExecute?: ((taskId: string, version: number) => boolean) | undefined;
 }
 
 /**
@@ -75,6 +77,10 @@ export class ForwardReceiver {
     rows.sort((a, b) => a.seq - b.seq);
     const requeue: ForwardRow[] = [];
     for (const row of rows) {
+      if (row.kind === "execute" && !this.accepted(row)) {
+        logger.debug({ id: row.target_id, pid: row.pid }, "forwarded execute skipped: this replica offered the task already");
+        continue;
+      }
       const connection = this.streamFor(row);
       if (connection?.send(row.message)) {
         logger.debug({ kind: row.kind, id: row.target_id, pid: connection.id }, "forwarded message sent");
@@ -85,6 +91,13 @@ export class ForwardReceiver {
       }
     }
     if (requeue.length > 0) await this.requeue(requeue);
+  }
+
+  private accepted(row: ForwardRow): boolean {
+    const { acceptExecute } = this.deps;
+    if (!acceptExecute) return true;
+    const version = (JSON.parse(row.message) as { data?: { task?: { version?: unknown } } }).data?.task?.version;
+    return typeof version !== "number" || acceptExecute(row.target_id, version);
   }
 
   /** The stream the row was meant for, or another of this replica's streams its address allows. */

@@ -17,6 +17,10 @@ const BACKLOG_BATCH = 1000;
 const OFFERS_PER_STREAM = 32;
 /** How long after a stream opens its group's backlog is offered. */
 const BACKLOG_SETTLE_MS = 200;
+/** A forwarded execute this soon after this replica's own offer of the task is a duplicate. */
+const DUPLICATE_WITHIN_MS = 1_000;
+/** How long a forwarded execute keeps this replica's backlog passes off its task. */
+const FORWARDED_MEMORY_MS = 10_000;
 
 export interface DispatcherDeps {
   directory: StreamDirectory;
@@ -85,6 +89,12 @@ export class Dispatcher {
    * the task has been offered meanwhile.
    */
   private readonly backlogging = new Set<string>();
+  /**
+   * Executes other replicas routed to this replica's streams, by task, with when they came: the
+   * replica that routed one keeps its offer (and re-offers it), so only this replica's backlog
+   * passes need to know of it.
+   */
+  private readonly forwarded = new Map<string, { version: number; at: number }>();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -105,6 +115,7 @@ export class Dispatcher {
 
   /** A task was acquired: its offer is answered, and its stream has room for more backlog. */
   acquired(taskId: string): void {
+    this.forwarded.delete(taskId);
     const offer = this.offers.forget(taskId);
     if (offer && this.backlogged.has(offer.stream.group)) this.scheduleBacklog(offer.stream.group);
   }
@@ -122,6 +133,30 @@ export class Dispatcher {
   disconnected(stream: StreamRef): void {
     const orphans = this.offers.forStream(stream).filter((o) => !this.reoffering.has(o.taskId));
     if (orphans.length > 0 && !this.stopped) this.reoffer(orphans);
+  }
+
+  /**
+   * Another replica routed an execute to one of this replica's streams (a forward row). A backlog
+   * pass here may have read the same task, committed a moment before, and offered it already: the
+   * forwarded execute is then a duplicate and is not sent. Otherwise it is remembered, so that a
+   * backlog pass here does not offer the task a second time.
+   */
+  acceptForwarded(taskId: string, version: number): boolean {
+    const now = this.deps.clock.now();
+    const own = this.offers.get(taskId);
+    if (own?.version === version && own.sentAt >= now - DUPLICATE_WITHIN_MS) return false;
+    if (this.forwarded.size >= 1000) this.forgetOldForwards(now);
+    this.forwarded.set(taskId, { version, at: now });
+    return true;
+  }
+
+  private wasForwarded(taskId: string, version: number): boolean {
+    const entry = this.forwarded.get(taskId);
+    return entry !== undefined && entry.version === version && entry.at >= this.deps.clock.now() - FORWARDED_MEMORY_MS;
+  }
+
+  private forgetOldForwards(now: number): void {
+    for (const [taskId, entry] of this.forwarded) if (entry.at < now - FORWARDED_MEMORY_MS) this.forwarded.delete(taskId);
   }
 
   pause(): void {
@@ -229,7 +264,11 @@ export class Dispatcher {
     const { logger, metrics } = this.deps;
     const { outgoing } = delivery;
     const reoffer = outgoing.kind === "execute" && this.reoffering.delete(outgoing.taskId);
-    if (outgoing.kind === "execute" && this.backlogging.delete(outgoing.taskId) && this.offers.get(outgoing.taskId)?.version === outgoing.version) {
+    if (
+      outgoing.kind === "execute" &&
+      this.backlogging.delete(outgoing.taskId) &&
+      (this.offers.get(outgoing.taskId)?.version === outgoing.version || this.wasForwarded(outgoing.taskId, outgoing.version))
+    ) {
       logger.debug({ ...fields(outgoing) }, "backlog offer skipped: the task was offered meanwhile");
       return;
     }
@@ -346,6 +385,8 @@ export class Dispatcher {
     if (room === 0) return;
     const { offers, backlogging } = this;
     const now = this.deps.clock.now();
+    this.forgetOldForwards(now);
+    const wasForwarded = (id: string, version: number) => this.wasForwarded(id, version);
     const queuedIds: string[] = [];
     this.run("offering the backlog failed", function* (tx) {
       let left = room;
@@ -353,7 +394,7 @@ export class Dispatcher {
       let more = false;
       for (const task of yield* tx.pendingTasksForGroup(group, BACKLOG_BATCH)) {
         const until = delayedUntil(task.tags);
-        if ((until !== undefined && now < until) || offers.has(task.id)) continue;
+        if ((until !== undefined && now < until) || offers.has(task.id) || wasForwarded(task.id, task.version)) continue;
         if (left === 0) {
           more = true;
           break;
@@ -400,7 +441,7 @@ export class Dispatcher {
   }
 
   /** The stream whose process has the fewest tasks in hand; ties are broken at random. */
-  private leastLoaded(list: StreamRef[], planned: Map<string, number>): StreamRef | undefined {
+  private leastLoaded(list: readonly StreamRef[], planned: Map<string, number>): StreamRef | undefined {
     let best: StreamRef[] = [];
     let bestLoad = Infinity;
     for (const stream of list) {
@@ -415,7 +456,7 @@ export class Dispatcher {
     return this.pickRandom(best);
   }
 
-  private pickRandom(list: StreamRef[]): StreamRef | undefined {
+  private pickRandom(list: readonly StreamRef[]): StreamRef | undefined {
     const random = this.deps.random ?? Math.random;
     return list[Math.floor(random() * list.length)];
   }
