@@ -8,6 +8,12 @@ export class PollRegistry {
   private readonly groups = new Map<string, PollConnection[]>();
   private total = 0;
   private nextSeq = 1;
+  private changes = 0;
+
+  /** Moves on whenever a stream is added or removed: a view built at one generation is current until it moves. */
+  get generation(): number {
+    return this.changes;
+  }
 
   get size(): number {
     return this.total;
@@ -22,6 +28,7 @@ export class PollRegistry {
     list.push(connection);
     this.groups.set(connection.group, list);
     this.total++;
+    this.changes++;
   }
 
   remove(connection: PollConnection): boolean {
@@ -31,6 +38,7 @@ export class PollRegistry {
     list.splice(index, 1);
     if (list.length === 0) this.groups.delete(connection.group);
     this.total--;
+    this.changes++;
     return true;
   }
 

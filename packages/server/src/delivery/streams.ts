@@ -29,8 +29,8 @@ export const streamKey = (stream: Pick<StreamRef, "replica" | "seq">): string =>
 export interface StreamDirectory {
   /** This server's replica id. */
   readonly replica: string;
-  /** The group's streams, oldest first. */
-  inGroup(group: string): StreamRef[];
+  /** The group's streams, oldest first (shared: never change the list). */
+  inGroup(group: string): readonly StreamRef[];
   /** Whether any stream, in any group, on any live replica, belongs to this process id. */
   isConnected(pid: string): boolean;
   /** Every stream, of every group (for metrics and the admin API). */
@@ -44,8 +44,8 @@ export interface StreamDirectory {
  */
 export function routeWithin(
   address: PollAddress,
-  streams: StreamRef[],
-  choose: (list: StreamRef[]) => StreamRef | undefined,
+  streams: readonly StreamRef[],
+  choose: (list: readonly StreamRef[]) => StreamRef | undefined,
   options: { ignoreId?: boolean } = {},
 ): StreamRef | undefined {
   if (streams.length === 0) return undefined;
@@ -58,7 +58,7 @@ export function routeWithin(
   return choose(streams);
 }
 
-function oldestWithId(streams: StreamRef[], id: string): StreamRef | undefined {
+function oldestWithId(streams: readonly StreamRef[], id: string): StreamRef | undefined {
   let best: StreamRef | undefined;
   for (const s of streams) if (s.id === id && (best === undefined || s.openedAt < best.openedAt)) best = s;
   return best;
