@@ -39,7 +39,7 @@ export function parseEnvelope(body: string): ParsedEnvelope | ResponseEnvelope {
 
   // A lone UTF-16 surrogate cannot be stored as UTF-8: SQLite would keep a different string than
   // the one acknowledged (the reference's JSON parser refuses these escapes too).
-  const malformed = firstMalformedString(raw);
+  const malformed = mayEscapeSurrogates(body) ? firstMalformedString(raw) : undefined;
   if (malformed !== undefined) return invalid(`${malformed} contains an unpaired UTF-16 surrogate`);
 
   const kind = raw["kind"];
@@ -54,6 +54,15 @@ export function parseEnvelope(body: string): ParsedEnvelope | ResponseEnvelope {
 
 export function isResponse(value: ParsedEnvelope | ResponseEnvelope): value is ResponseEnvelope {
   return isRecord((value as ResponseEnvelope).head) && "status" in (value as ResponseEnvelope).head;
+}
+
+/**
+ * Whether the body text has a `\u` escape of a surrogate (U+D800–U+DFFF). The body came from
+ * UTF-8, whose decoding never yields a lone surrogate, so only such an escape can put one in a
+ * parsed string: without one the walk below (a path string per key, on every request) is skipped.
+ */
+function mayEscapeSurrogates(body: string): boolean {
+  return /\\u[dD][89abcdefABCDEF]/.test(body);
 }
 
 /** The path of the first key or string that is not well-formed UTF-16, if any. */
