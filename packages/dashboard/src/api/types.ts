@@ -85,20 +85,5 @@ export interface CallTree {
   truncated: boolean;
 }
 
-export interface TaskEvent {
-  seq: number;
-  at: number;
-  event: string;
-  version?: number;
-  pid?: string;
-  replica?: string;
-  count: number;
-  lastAt?: number;
-  detail?: Record<string, unknown>;
-}
-
-export interface TaskHistory {
-  id: string;
-  task: { state: string; version: number; pid?: string } | null;
-  events: TaskEvent[];
-}
+// The dispatch history's shapes are shared with the CLI (one definition, in the protocol package).
+export type { TaskHistory, TaskHistoryEvent as TaskEvent } from "@resonate-compat/protocol/admin-history";
