@@ -1,36 +1,10 @@
-// The shapes the dashboard reads: the server's admin API (docs/admin-api.md) and the protocol's
-// records (PROTOCOL.md §3). Written out here because the browser bundle depends on no server code.
+// The shapes the dashboard reads: the protocol's records (PROTOCOL.md §3, from the protocol package's
+// dependency-free records module) and the server's admin API (docs/admin-api.md).
 
-export type PromiseState = "pending" | "resolved" | "rejected" | "rejected_canceled" | "rejected_timedout";
-export const PROMISE_STATES: PromiseState[] = ["pending", "resolved", "rejected", "rejected_canceled", "rejected_timedout"];
+import type { PromiseState } from "@resonate-compat/protocol/records";
 
-export interface Value {
-  headers?: Record<string, string>;
-  data?: string;
-}
-
-export interface PromiseRecord {
-  id: string;
-  state: PromiseState;
-  param: Value;
-  value: Value;
-  tags: Record<string, string>;
-  timeoutAt: number;
-  createdAt: number;
-  settledAt?: number;
-}
-
-export interface ScheduleRecord {
-  id: string;
-  cron: string;
-  promiseId: string;
-  promiseTimeout: number;
-  promiseParam: Value;
-  promiseTags: Record<string, string>;
-  createdAt: number;
-  nextRunAt: number;
-  lastRunAt?: number;
-}
+export { PROMISE_STATES } from "@resonate-compat/protocol/records";
+export type { PromiseRecord, PromiseState, ScheduleRecord, Value } from "@resonate-compat/protocol/records";
 
 export interface WorkerView {
   pid: string;
