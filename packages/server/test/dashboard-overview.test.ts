@@ -81,6 +81,31 @@ describe("dashboard overview", () => {
     expect(body.failures).toEqual([{ id: "failed-1", state: "rejected", createdAt: T, settledAt: T }]);
   });
 
+  it("recent failures: rejected and timed out in the last hour, the latest settled first, at most 10", async () => {
+    const ts = await server();
+    const store = ts.server.store;
+    const promise = (id: string) => ({ id, state: "pending" as const, param: {}, value: {}, tags: {}, timeoutAt: T + 3_600_000, createdAt: T - 7_200_000 });
+    await store.transact(function* (tx) {
+      // Settled 2 h, 50 min … ago; one canceled and one resolved, which are no failures.
+      yield* tx.insertPromise(promise("old"));
+      yield* tx.settlePromise("old", "rejected", {}, T - 7_200_000);
+      for (let i = 0; i < 12; i++) {
+        yield* tx.insertPromise(promise(`f-${i}`));
+        yield* tx.settlePromise(`f-${i}`, i % 2 === 0 ? "rejected" : "rejected_timedout", {}, T - 3_000_000 + i * 1000);
+      }
+      for (const [id, state] of [["canceled", "rejected_canceled"], ["ok", "resolved"]] as const) {
+        yield* tx.insertPromise(promise(id));
+        yield* tx.settlePromise(id, state, {}, T);
+      }
+      yield* tx.insertPromise(promise("still-pending"));
+    });
+    const failures = await store.transact((tx) => tx.recentFailures(T - 3_600_000, 10));
+    expect(failures.map((p) => p.id)).toEqual(Array.from({ length: 10 }, (_, i) => `f-${11 - i}`));
+    expect(failures.map((p) => p.state)).toEqual(Array.from({ length: 10 }, (_, i) => ((11 - i) % 2 === 0 ? "rejected" : "rejected_timedout")));
+    const body = (await (await fetch(`${ts.url}/admin/overview`)).json()) as { failures: { id: string }[] };
+    expect(body.failures.map((f) => f.id)).toEqual(failures.map((p) => p.id));
+  });
+
   it("GET /admin/overview/stream: an overview event at once, then again as things change", async () => {
     const ts = await server();
     const first = await firstStreamedOverview(ts.url);

@@ -172,6 +172,8 @@ export interface Tx {
    */
   duePromises(now: number, limit: number, onlyWithTarget?: boolean): Op<PromiseRecord[]>;
   searchPromises(query: PromiseQuery): Op<Page<PromiseRecord>>;
+  /** Promises rejected or timed out at or after `since`, the latest settled first (an index walk). */
+  recentFailures(since: number, limit: number): Op<PromiseRecord[]>;
 
   // Tasks
   getTask(id: string): Op<TaskRow | undefined>;

@@ -20,11 +20,11 @@ export interface OverviewOptions {
   pushEveryMs: number;
   /** How often the throughput counters are sampled (ms). */
   sampleEveryMs: number;
-  /** How long a failure search stays fresh (ms): it is a table scan, see recent-failures.ts. */
+  /** How long the list of recent failures stays fresh (ms): one index walk, see recent-failures.ts. */
   failuresEveryMs: number;
 }
 
-export const OVERVIEW_DEFAULTS: OverviewOptions = { pushEveryMs: 2000, sampleEveryMs: 5000, failuresEveryMs: 30_000 };
+export const OVERVIEW_DEFAULTS: OverviewOptions = { pushEveryMs: 2000, sampleEveryMs: 5000, failuresEveryMs: 5000 };
 
 type Watcher = (overview: Overview) => void;
 

@@ -1,12 +1,9 @@
-import { type PromiseRecord, TAG } from "@resonate-compat/protocol";
+import { TAG } from "@resonate-compat/protocol";
 import type { Store } from "../../store/store";
 
-// The overview's "recent failures": promises rejected or timed out among those created in the last
-// ten minutes (the last hour when that finds fewer than SHOWN), newest settlement first. A search
-// answers in id order, so among more than SHOWN failures of one window these are the first ids, not
-// necessarily the newest. There is no index on creation time: each search is a scan of the promises
-// table that stops once it has found enough, which is why the overview runs it at most every 30 s,
-// and only while a dashboard is watching.
+// The overview's "recent failures": the promises rejected or timed out in the last hour, the latest
+// settled first. A cancellation (rejected_canceled) is an operator's decision, not a failure. One
+// walk of a partial index (promises_failed) that holds failed promises only, by settlement time.
 
 export interface FailureView {
   id: string;
@@ -17,29 +14,16 @@ export interface FailureView {
   target?: string;
 }
 
-const WINDOWS_MS = [600_000, 3_600_000];
+const WINDOW_MS = 3_600_000;
 const SHOWN = 10;
 
 export async function recentFailures(store: Store, now: number): Promise<FailureView[]> {
-  const found = await store.transact(function* (tx) {
-    let rows: PromiseRecord[] = [];
-    for (const window of WINDOWS_MS) {
-      rows = [];
-      for (const state of ["rejected", "rejected_timedout"] as const) {
-        rows.push(...(yield* tx.searchPromises({ state, createdFrom: now - window, limit: SHOWN })).items);
-      }
-      if (rows.length >= SHOWN) break;
-    }
-    return rows;
-  });
-  return found
-    .sort((a, b) => (b.settledAt ?? b.createdAt) - (a.settledAt ?? a.createdAt))
-    .slice(0, SHOWN)
-    .map((p) => ({
-      id: p.id,
-      state: p.state as FailureView["state"],
-      createdAt: p.createdAt,
-      ...(p.settledAt !== undefined && { settledAt: p.settledAt }),
-      ...(p.tags[TAG.target] !== undefined && { target: p.tags[TAG.target] }),
-    }));
+  const failed = await store.transact((tx) => tx.recentFailures(now - WINDOW_MS, SHOWN));
+  return failed.map((p) => ({
+    id: p.id,
+    state: p.state as FailureView["state"],
+    createdAt: p.createdAt,
+    ...(p.settledAt !== undefined && { settledAt: p.settledAt }),
+    ...(p.tags[TAG.target] !== undefined && { target: p.tags[TAG.target] }),
+  }));
 }

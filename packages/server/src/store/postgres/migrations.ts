@@ -156,6 +156,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX task_events_task ON task_events (task_id, seq);
     `,
   },
+  {
+    version: 4,
+    description: "promises_failed: failed promises by settlement time (the dashboard's recent failures)",
+    sql: "CREATE INDEX promises_failed ON promises (settled_at) WHERE state IN ('rejected', 'rejected_timedout');",
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -70,6 +70,8 @@ const SQL = {
   countLeases: "SELECT pid, count(*)::int AS n FROM tasks WHERE state = 'acquired' GROUP BY pid",
   countExtension: `UPDATE task_events SET n = n + 1, last_at = $1
     WHERE seq = (SELECT max(seq) FROM task_events WHERE task_id = $2) AND event = 'extended' AND version IS NOT DISTINCT FROM $3`,
+  recentFailures: `SELECT * FROM promises WHERE state IN ('rejected', 'rejected_timedout') AND settled_at >= $1
+    ORDER BY settled_at DESC LIMIT $2`,
   taskEvents: "SELECT * FROM task_events WHERE task_id = $1 ORDER BY seq LIMIT $2",
   // Only the $1 oldest rows are looked at: pruning never scans the table.
   pruneOld: `DELETE FROM task_events WHERE seq IN
@@ -195,6 +197,10 @@ export class PostgresTx implements Tx {
 
   *duePromises(now: number, limit: number, onlyWithTarget = false): Op<PromiseRecord[]> {
     return (yield* this.q<PromiseSqlRow>(onlyWithTarget ? "dueTargetedPromises" : "duePromises", [now, limit])).map(toPromise);
+  }
+
+  *recentFailures(since: number, limit: number): Op<PromiseRecord[]> {
+    return (yield* this.q<PromiseSqlRow>("recentFailures", [since, limit])).map(toPromise);
   }
 
   *searchPromises(query: PromiseQuery): Op<Page<PromiseRecord>> {

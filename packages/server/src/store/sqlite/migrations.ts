@@ -117,6 +117,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX task_events_task ON task_events (task_id, seq);
     `,
   },
+  {
+    version: 5,
+    description: "promises_failed: failed promises by settlement time (the dashboard's recent failures)",
+    // Partial: only rejected and timed-out promises are in it, so it costs nothing for the rest.
+    sql: "CREATE INDEX promises_failed ON promises (settled_at) WHERE state IN ('rejected', 'rejected_timedout');",
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

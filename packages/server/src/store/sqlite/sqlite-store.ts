@@ -97,6 +97,10 @@ export class SqliteStore implements Store, Tx {
          VALUES (@id, @state, @param, @value, @tags, @timeoutAt, @createdAt, @settledAt, @target, @branch)`,
       ),
       settlePromise: p("UPDATE promises SET state = ?, value = ?, settled_at = ? WHERE id = ? AND state = 'pending'"),
+      recentFailures: p(
+        `SELECT * FROM promises INDEXED BY promises_failed
+         WHERE state IN ('rejected', 'rejected_timedout') AND settled_at >= ? ORDER BY settled_at DESC LIMIT ?`,
+      ),
       branchSiblings: p("SELECT * FROM promises WHERE branch = ? AND id <> ? ORDER BY id"),
       duePromises: p("SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= ? ORDER BY timeout_at, id LIMIT ?"),
       dueTargetedPromises: p("SELECT * FROM promises WHERE state = 'pending' AND timeout_at <= ? AND target IS NOT NULL ORDER BY timeout_at, id LIMIT ?"),
@@ -316,6 +320,10 @@ export class SqliteStore implements Store, Tx {
   *duePromises(now: number, limit: number, onlyWithTarget = false): Op<PromiseRecord[]> {
     const statement = onlyWithTarget ? this.s.dueTargetedPromises : this.s.duePromises;
     return (statement.all(now, limit) as PromiseSqlRow[]).map(toPromise);
+  }
+
+  *recentFailures(since: number, limit: number): Op<PromiseRecord[]> {
+    return (this.s.recentFailures.all(since, limit) as PromiseSqlRow[]).map(toPromise);
   }
 
   *searchPromises(query: PromiseQuery): Op<Page<PromiseRecord>> {
