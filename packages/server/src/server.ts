@@ -109,7 +109,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     strict: config.strict,
     history,
     onPass: (pass) => {
-      metrics.leasesLapsed(pass.lapsed);
+      metrics.leasesLapsed(pass.lapsedTargets);
       metrics.schedulesFired(pass.schedules);
     },
   });

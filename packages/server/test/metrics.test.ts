@@ -88,13 +88,13 @@ describe("metrics", () => {
     expect((await ts.call("task.acquire", { id: "lapse", version: 0, pid: "w2", ttl: 1000 })).status).toBe(200);
     clock.advance(1001);
     await ts.server.timeouts.runOnce();
-    expect(valueOf(await scrape(ts.url), "resonate_lease_lapses_total")).toBe(1);
+    expect(valueOf(await scrape(ts.url), "resonate_lease_lapses_total", { group: "workers" })).toBe(1);
 
     // w1 holds a task and disappears: after the grace its lease is taken back.
     await invoke(ts, "held");
     expect((await ts.call("task.acquire", { id: "held", version: 0, pid: "w1", ttl: 60_000 })).status).toBe(200);
     stream.close();
-    await eventually(async () => valueOf(await scrape(ts.url), "resonate_disconnect_recoveries_total") === 1, 5000, "the recovery counter");
+    await eventually(async () => valueOf(await scrape(ts.url), "resonate_disconnect_recoveries_total", { group: "workers" }) === 1, 5000, "the recovery counter");
     samples = await scrape(ts.url);
     expect(valueOf(samples, "resonate_workers_connected", { group: "workers" })).toBe(1);
     expect(valueOf(samples, "resonate_tasks_acquired", { group: "workers" })).toBe(0);
@@ -114,7 +114,7 @@ describe("metrics", () => {
     // Neither worker acquires: the execute goes to the other stream once it is reofferAfter old.
     clock.advance(200);
     await eventually(() => streams.every((s) => s.events.length === 1), 5000, "the second offer");
-    await eventually(async () => valueOf(await scrape(ts.url), "resonate_reoffers_total") === 1, 5000, "a re-offer");
+    await eventually(async () => valueOf(await scrape(ts.url), "resonate_reoffers_total", { group: "workers" }) === 1, 5000, "a re-offer");
   });
 
   it("serves /metrics on a separate port with --observability-metrics-port", async () => {

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Clock } from "../clock";
-import { lapseLeasesHeldBy } from "../domain/leases";
+import { type TakenBack, lapseLeasesHeldBy } from "../domain/leases";
 import type { Metrics } from "../observability/metrics";
 import type { HistoryOptions } from "../domain/context";
 import type { Committer } from "../store/commit/committer";
@@ -59,14 +59,15 @@ export class DisconnectRecovery {
     if (this.stopped || this.deps.directory.isConnected(pid)) return [];
     const now = this.deps.clock.now();
     const { retryTimeout, history } = this.deps;
-    let ids: string[];
+    let taken: TakenBack[];
     try {
-      ids = await this.deps.commits.submit((tx) => lapseLeasesHeldBy({ tx, now, retryTimeout, corrId: "", history }, pid));
+      taken = await this.deps.commits.submit((tx) => lapseLeasesHeldBy({ tx, now, retryTimeout, corrId: "", history }, pid));
     } catch (error) {
       this.deps.logger.error({ err: error, pid }, "taking back a gone process's leases failed; its ttl still applies");
       return [];
     }
-    this.deps.metrics?.leasesRecovered(ids.length);
+    this.deps.metrics?.leasesRecovered(taken.map((t) => t.target));
+    const ids = taken.map((t) => t.id);
     if (ids.length > 0) {
       this.deps.logger.info({ pid, tasks: ids.length }, "process gone: its leases were taken back and its tasks re-dispatched");
     }

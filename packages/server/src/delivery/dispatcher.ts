@@ -296,7 +296,7 @@ export class Dispatcher {
           this.offers.record(outgoing.taskId, outgoing.version, outgoing.address, stream, this.deps.clock.now());
         }
         metrics?.delivery(stream.connection ? "sent" : "forwarded");
-        if (reoffer) metrics?.reoffered();
+        if (reoffer) metrics?.reoffered(stream.group);
         if (reoffer) logger.info({ ...fields(outgoing), pid: stream.id, replica: stream.replica }, "execute re-offered to another stream");
         else logger.debug({ ...fields(outgoing), pid: stream.id, replica: stream.replica }, "message sent");
       }

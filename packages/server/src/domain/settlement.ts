@@ -90,12 +90,15 @@ function* fulfillOwnTask(ctx: OpContext, id: string, state: Settlement["state"])
  * Puts a task back in line: pending at the same version, retried after RETRY, and its execute
  * queued to the promise's target now. Used by release, resume, continue and lapsed leases.
  */
-export function* makePending(ctx: OpContext, task: TaskRow): Op<void> {
+/** Puts the task back in line and queues its execute; returns where the execute goes (its target). */
+export function* makePending(ctx: OpContext, task: TaskRow): Op<string | undefined> {
   yield* ctx.tx.putTask({ id: task.id, state: "pending", version: task.version, timeoutType: 0, timeoutAt: ctx.now + ctx.retryTimeout });
-  yield* enqueueExecute(ctx, task.id, task.version);
+  return yield* enqueueExecute(ctx, task.id, task.version);
 }
 
-export function* enqueueExecute(ctx: OpContext, taskId: string, version: number): Op<void> {
+/** Queues the task's execute for its promise's target; returns that target (none: nothing queued). */
+export function* enqueueExecute(ctx: OpContext, taskId: string, version: number): Op<string | undefined> {
   const target = (yield* ctx.tx.getPromise(taskId))?.tags[TAG.target];
   if (target !== undefined) yield* ctx.tx.enqueueExecute(taskId, version, target);
+  return target;
 }

@@ -19,6 +19,8 @@ export interface TickResult {
   retries: number;
   /** Acquired tasks whose lease lapsed, taken back. */
   lapsed: number;
+  /** Their targets, where their executes went again (for per-group counts). */
+  lapsedTargets: (string | undefined)[];
   /** Schedules fired (each created a promise). */
   schedules: number;
   /** Dispatch history events pruned. */
@@ -40,7 +42,7 @@ export interface TickResult {
  */
 export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResult> {
   const { tx, now } = ctx;
-  const result: TickResult = { promises: 0, retries: 0, lapsed: 0, schedules: 0, pruned: 0, handled: 0 };
+  const result: TickResult = { promises: 0, retries: 0, lapsed: 0, lapsedTargets: [], schedules: 0, pruned: 0, handled: 0 };
   if (!(yield* tx.tryLock("timeouts"))) return result;
   const skip = (what: string, id: string, error: Error | undefined) => {
     if (error) log?.error({ err: error, [what]: id }, "timeout pass skipped a row it could not process");
@@ -63,6 +65,7 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResul
 
   const tasks = yield* tx.dueTasks(now, TICK_BATCH);
   for (const task of tasks) {
+    let target: string | undefined;
     const error = yield* tx.attempt(function* () {
       if (task.state === "pending") {
         yield* tx.putTask({ ...task, timeoutAt: now + ctx.retryTimeout });
@@ -71,7 +74,7 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResul
       } else if (task.state === "acquired") {
         // The holder stopped heartbeating: the task goes back in line at the same version, so the
         // next acquire bumps it and fences the old holder out.
-        yield* makePending(ctx, task);
+        target = yield* makePending(ctx, task);
         yield* note(ctx, { taskId: task.id, event: "lapsed", version: task.version, ...(task.pid !== undefined && { pid: task.pid }), detail: { ttl: task.ttl } });
       } else {
         yield* tx.putTask({ id: task.id, state: task.state, version: task.version });
@@ -79,7 +82,10 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResul
     });
     skip("task", task.id, error);
     if (!error && task.state === "pending") result.retries++;
-    if (!error && task.state === "acquired") result.lapsed++;
+    if (!error && task.state === "acquired") {
+      result.lapsed++;
+      result.lapsedTargets.push(target);
+    }
   }
 
   const schedules = yield* tx.dueSchedules(now, TICK_BATCH);

@@ -1,3 +1,4 @@
+import { parseAddress } from "@resonate-compat/protocol";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 // The server's Prometheus metrics. One Registry per server instance (tests start several servers in
@@ -55,17 +56,20 @@ export class Metrics {
   });
   private readonly leaseLapses = new Counter({
     name: "resonate_lease_lapses_total",
-    help: "Leases that lapsed without a heartbeat and were taken back by the timeout pass",
+    help: "Leases that lapsed without a heartbeat and were taken back by the timeout pass, by the group of the task's target",
+    labelNames: ["group"] as const,
     registers: [this.registry],
   });
   private readonly recoveries = new Counter({
     name: "resonate_disconnect_recoveries_total",
-    help: "Leases taken back because their process's stream closed and it did not reconnect within the grace",
+    help: "Leases taken back because their process's stream closed and it did not reconnect within the grace, by the group of the task's target",
+    labelNames: ["group"] as const,
     registers: [this.registry],
   });
   private readonly reoffers = new Counter({
     name: "resonate_reoffers_total",
     help: "Executes nobody acquired in time, offered again to another stream of the group",
+    labelNames: ["group"] as const,
     registers: [this.registry],
   });
   private readonly batchSize = new Histogram({
@@ -111,16 +115,18 @@ export class Metrics {
     if (n > 0) this.schedulePromises.inc(n);
   }
 
-  leasesLapsed(n: number): void {
-    if (n > 0) this.leaseLapses.inc(n);
+  /** Leases the timeout pass took back; each task's target names its group. */
+  leasesLapsed(targets: (string | undefined)[]): void {
+    for (const target of targets) this.leaseLapses.inc({ group: groupOf(target) });
   }
 
-  leasesRecovered(n: number): void {
-    if (n > 0) this.recoveries.inc(n);
+  /** Leases taken back from a process whose stream closed; each task's target names its group. */
+  leasesRecovered(targets: (string | undefined)[]): void {
+    for (const target of targets) this.recoveries.inc({ group: groupOf(target) });
   }
 
-  reoffered(): void {
-    this.reoffers.inc();
+  reoffered(group: string): void {
+    this.reoffers.inc({ group });
   }
 
   /** One transaction committed with `jobs` jobs in `seconds`. */
@@ -164,6 +170,12 @@ export class Metrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** The group of a poll:// target; "" for a task dispatched elsewhere (http) or without a target. */
+function groupOf(target: string | undefined): string {
+  const address = target === undefined ? undefined : parseAddress(target);
+  return address?.scheme === "poll" ? address.group : "";
 }
 
 function child<C>(cache: Map<string, C>, key: string, make: () => C): C {
