@@ -20,16 +20,26 @@ export class ClusterDirectory implements StreamDirectory {
   /** Other replicas' streams, by group. */
   private remote = new Map<string, StreamRef[]>();
   private remotePids = new Map<string, number>();
+  /** Moves on with every change to `remote`. */
+  private remoteChanges = 0;
+  /** Each group's streams as last built (see LocalDirectory: routing asks on every message). */
+  private readonly groups = new Map<string, { local: number; remote: number; streams: readonly StreamRef[] }>();
 
   constructor(
     readonly replica: string,
     private readonly registry: PollRegistry,
   ) {}
 
-  inGroup(group: string): StreamRef[] {
+  inGroup(group: string): readonly StreamRef[] {
+    const generation = this.registry.generation;
+    const cached = this.groups.get(group);
+    if (cached?.local === generation && cached.remote === this.remoteChanges) return cached.streams;
+    if (cached && this.groups.size > 1000) this.groups.clear(); // groups come and go: keep it bounded
     const local = this.registry.inGroup(group).map((c) => localStream(this.replica, c));
     const remote = this.remote.get(group);
-    return remote ? [...local, ...remote] : local;
+    const streams = remote ? [...local, ...remote] : local;
+    this.groups.set(group, { local: generation, remote: this.remoteChanges, streams });
+    return streams;
   }
 
   isConnected(pid: string): boolean {
@@ -45,6 +55,7 @@ export class ClusterDirectory implements StreamDirectory {
   replaceRemote(streams: RemoteStream[]): void {
     this.remote = new Map();
     this.remotePids = new Map();
+    this.remoteChanges++;
     for (const s of streams) this.addRemote(s);
   }
 
@@ -54,6 +65,7 @@ export class ClusterDirectory implements StreamDirectory {
     const list = this.remote.get(s.group) ?? [];
     list.push({ replica: s.replica, seq: s.seq, group: s.group, id: s.pid, openedAt: s.openedAt });
     this.remote.set(s.group, list);
+    this.remoteChanges++;
     this.remotePids.set(s.pid, (this.remotePids.get(s.pid) ?? 0) + 1);
   }
 
@@ -64,6 +76,7 @@ export class ClusterDirectory implements StreamDirectory {
       if (index < 0) continue;
       const [gone] = list.splice(index, 1);
       if (list.length === 0) this.remote.delete(group);
+      this.remoteChanges++;
       const n = (this.remotePids.get(gone!.id) ?? 1) - 1;
       if (n > 0) this.remotePids.set(gone!.id, n);
       else this.remotePids.delete(gone!.id);
