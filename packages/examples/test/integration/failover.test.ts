@@ -49,7 +49,10 @@ function invoke(w: World, server: ServerHandle, label: string, ids: string[], co
  */
 async function killMidClaim(w: World, serverArgs: string[]) {
   const ttl = 4000;
-  const cost = 7000; // longer than the ttl: leases survive only through heartbeats
+  // Longer than the ttl (leases survive only through heartbeats), and long enough that the victim is
+  // still running its tasks once the survivors are up: on a loaded 2-CPU machine starting two
+  // workers took 7 s, and the victim had finished a 7 s cost before it could be killed.
+  const cost = 15_000;
   const server = await w.startServer({ logLevel: "warn", extraArgs: serverArgs });
   const victim = await startExampleWorker(w, server, { label: "victim", ttl });
   const victimPid = pidOf(victim);
