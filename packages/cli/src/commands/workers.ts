@@ -1,3 +1,4 @@
+import type { GroupView } from "@resonate-compat/protocol/admin-overview";
 import type { Command } from "commander";
 import { contextOf } from "../context";
 import { formatDuration } from "../duration";
@@ -8,14 +9,6 @@ import { formatTime } from "../output/time";
 // from the server's admin API (GET /admin/groups; resonate-compat's own, not the protocol). With
 // several replicas any one answers for all: workers come from the shared stream directory and the
 // backlog from the database.
-
-export interface GroupView {
-  group: string;
-  workers: { pid: string; replica: string; streams: number; tasks: number; connectedSince: number }[];
-  pending: number;
-  acquired: number;
-  oldestPendingAgeMs?: number;
-}
 
 export function registerWorkers(program: Command): void {
   program

@@ -6,43 +6,7 @@ import type { PromiseState } from "@resonate-compat/protocol/records";
 export { PROMISE_STATES } from "@resonate-compat/protocol/records";
 export type { PromiseRecord, PromiseState, ScheduleRecord, Value } from "@resonate-compat/protocol/records";
 
-export interface WorkerView {
-  pid: string;
-  replica: string;
-  streams: number;
-  tasks: number;
-  connectedSince: number;
-}
-
-export interface GroupView {
-  group: string;
-  workers: WorkerView[];
-  pending: number;
-  acquired: number;
-  oldestPendingAgeMs?: number;
-}
-
-export interface MinuteCounts {
-  at: number;
-  dispatched: number;
-  finished: number;
-  takenBack: number;
-}
-
-export interface FailureView {
-  id: string;
-  state: "rejected" | "rejected_timedout";
-  createdAt: number;
-  settledAt?: number;
-  target?: string;
-}
-
-export interface Overview {
-  at: number;
-  groups: GroupView[];
-  throughput: { minutes: MinuteCounts[]; scope: "replica" };
-  failures: FailureView[];
-}
+export type { FailureView, GroupView, MinuteCounts, Overview, WorkerView } from "@resonate-compat/protocol/admin-overview";
 
 export interface TreeNode {
   id: string;

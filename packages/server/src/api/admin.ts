@@ -1,4 +1,5 @@
 import { PROMISE_STATES, type PromiseRecord, TAG } from "@resonate-compat/protocol";
+import type { GroupView } from "@resonate-compat/protocol/admin-overview";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Clock } from "../clock";
@@ -140,15 +141,6 @@ function parse<T>(schema: z.ZodType<T>, request: FastifyRequest, reply: FastifyR
   });
   void reply.code(400).send({ error: `bad parameters: ${problems.join("; ")}` });
   return undefined;
-}
-
-export interface GroupView {
-  group: string;
-  workers: { pid: string; replica: string; streams: number; tasks: number; connectedSince: number }[];
-  pending: number;
-  acquired: number;
-  /** Age of the oldest pending task, ms (absent with none pending). */
-  oldestPendingAgeMs?: number;
 }
 
 /** Every group with a worker or a live task: its workers (from the stream directory) and its backlog. */

@@ -96,8 +96,8 @@ export class ForwardReceiver {
   private accepted(row: ForwardRow): boolean {
     const { acceptExecute } = this.deps;
     if (!acceptExecute) return true;
-    const version = (JSON.parse(row.message) as { data?: { task?: { version?: unknown } } }).data?.task?.version;
-    return typeof version !== "number" || acceptExecute(row.target_id, version);
+    const version = executeVersion(row);
+    return version === undefined || acceptExecute(row.target_id, version);
   }
 
   /** The stream the row was meant for, or another of this replica's streams its address allows. */
@@ -119,7 +119,7 @@ export class ForwardReceiver {
     for (const row of rows) if (row.kind === "execute") executes.set(row.target_id, row);
     await inTransaction(this.deps.pool, async (client) => {
       for (const row of executes.values()) {
-        const version = (JSON.parse(row.message) as { data: { task: { version: number } } }).data.task.version;
+        const version = executeVersion(row);
         await client.query(
           `INSERT INTO outgoing_execute (task_id, version, address) VALUES ($1, $2, $3)
            ON CONFLICT (task_id) DO UPDATE SET version = excluded.version, address = excluded.address`,
@@ -132,4 +132,10 @@ export class ForwardReceiver {
     });
     this.deps.onOutboxRows();
   }
+}
+
+/** The task version an execute row's message carries. */
+function executeVersion(row: ForwardRow): number | undefined {
+  const version = (JSON.parse(row.message) as { data?: { task?: { version?: unknown } } }).data?.task?.version;
+  return typeof version === "number" ? version : undefined;
 }

@@ -1,19 +1,13 @@
-import { type AdminDeps, type GroupView, groups } from "../admin";
-import { type FailureView, recentFailures } from "./recent-failures";
-import { type MinuteCounts, ThroughputRecorder } from "./throughput";
+import type { FailureView, Overview } from "@resonate-compat/protocol/admin-overview";
+import { type AdminDeps, groups } from "../admin";
+import { recentFailures } from "./recent-failures";
+import { ThroughputRecorder } from "./throughput";
 import type { FastifyBaseLogger } from "fastify";
 import type { Metrics } from "../../observability/metrics";
 
 // What the dashboard's overview shows, in one answer: every group with its workers and backlog
 // (as GET /admin/groups), this replica's throughput per minute, and recent failures. The feed builds
 // it for every watcher of the stream at once, on one timer that runs only while somebody watches.
-
-export interface Overview {
-  at: number;
-  groups: GroupView[];
-  throughput: { minutes: MinuteCounts[]; scope: "replica" };
-  failures: FailureView[];
-}
 
 export interface OverviewOptions {
   /** How often the stream pushes a fresh overview (ms). */

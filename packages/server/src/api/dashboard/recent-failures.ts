@@ -1,18 +1,10 @@
 import { TAG } from "@resonate-compat/protocol";
+import type { FailureView } from "@resonate-compat/protocol/admin-overview";
 import type { Store } from "../../store/store";
 
 // The overview's "recent failures": the promises rejected or timed out in the last hour, the latest
 // settled first. A cancellation (rejected_canceled) is an operator's decision, not a failure. One
 // walk of a partial index (promises_failed) that holds failed promises only, by settlement time.
-
-export interface FailureView {
-  id: string;
-  state: "rejected" | "rejected_timedout";
-  createdAt: number;
-  settledAt?: number;
-  /** Where its task was dispatched (tag resonate:target), if it had one. */
-  target?: string;
-}
 
 const WINDOW_MS = 3_600_000;
 const SHOWN = 10;

@@ -1,3 +1,4 @@
+import type { MinuteCounts } from "@resonate-compat/protocol/admin-overview";
 import type { Metrics } from "../../observability/metrics";
 
 // Throughput per minute for the dashboard's chart, from this replica's own Prometheus counters: a
@@ -5,18 +6,6 @@ import type { Metrics } from "../../observability/metrics";
 // minute's figure is its total less the previous minute's. Counting happens on the request path
 // already (metrics.ts), so this costs one read of a few counters per sample and no database work.
 // With several replicas each counts what it served: the figures are the answering replica's.
-
-/** One minute of work: executes dispatched, tasks finished, leases taken back from workers. */
-export interface MinuteCounts {
-  /** Start of the minute, epoch ms. */
-  at: number;
-  /** Execute messages claimed for delivery (first offers, re-offers and retries). */
-  dispatched: number;
-  /** task.fulfill requests answered 200: invocations finished. */
-  finished: number;
-  /** Leases that lapsed without a heartbeat, or taken back after the holder's stream closed. */
-  takenBack: number;
-}
 
 type Totals = Omit<MinuteCounts, "at">;
 
