@@ -1,0 +1,61 @@
+/**
+ * The channel: an optional connection between a client and our server that is cheaper than one
+ * HTTP/1.1 request per protocol call (issue 17). Plain HTTP (POST / and GET /poll/…) stays the
+ * protocol and the default; the official SDK never sees the channel.
+ *
+ * One WebSocket, opened at GET /ws/<group>/<pid>, carries both directions of one process:
+ * - client → server: request envelopes, exactly the bodies of POST /;
+ * - server → client: their answers, exactly the bodies POST / would answer with, and the messages
+ *   of the poll stream of (group, pid), exactly the `data:` of GET /poll/<group>/<pid>'s events.
+ *
+ * Why it is cheaper: on this kind of machine a syscall costs tens of microseconds, and HTTP/1.1
+ * needs a write per answer and per request on every connection. On the channel everything one side
+ * has for the other in one turn of its event loop leaves as one text frame, one write: its items
+ * are separated by "\n" (a JSON text written by JSON.stringify never holds a raw newline). A server
+ * item starts with a tag: "a" for an answer, "m" for a message.
+ */
+
+/** The WebSocket subprotocol; a client that names another one is refused. */
+export const CHANNEL_SUBPROTOCOL = "resonate-channel.2026-04-01";
+
+export const CHANNEL_ANSWER = "a";
+export const CHANNEL_MESSAGE = "m";
+
+/** The channel's path for (group, pid), as GET /poll/<group>/<pid>. */
+export const channelPath = (group: string, pid: string): string =>
+  `/ws/${encodeURIComponent(group)}/${encodeURIComponent(pid)}`;
+
+/** The items of one frame. */
+export const frameItems = (frame: string): string[] => frame.split("\n").filter((item) => item !== "");
+
+/**
+ * Collects the items one turn of the event loop produces and hands them to `send` as one frame at
+ * the end of that turn: after the current microtasks (the answers of one commit resolve together),
+ * before any I/O is read again.
+ */
+export class FrameBatcher {
+  private items: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly send: (frame: string) => void) {}
+
+  push(item: string): void {
+    this.items.push(item);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    process.nextTick(this.flush);
+  }
+
+  /** Drops what has not left yet (the connection is gone). */
+  clear(): void {
+    this.items = [];
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.items.length === 0) return;
+    const frame = this.items.join("\n");
+    this.items = [];
+    this.send(frame);
+  };
+}
