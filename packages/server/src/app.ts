@@ -4,6 +4,7 @@ import cors from "@fastify/cors";
 import { type AdminDeps, registerAdminRoutes } from "./api/admin";
 import { registerOverviewRoutes } from "./api/dashboard/routes";
 import { registerUi } from "./api/ui";
+import { registerChannel } from "./api/channel";
 import { edgeServerOptions, registerEdgeAnswers } from "./api/http-edges";
 import type { ProtocolHandler } from "./api/protocol-handler";
 import type { PollRouteOptions } from "./delivery/poll-route";
@@ -100,5 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerOverviewRoutes(app, deps.admin, deps.metrics);
   await registerUi(app);
   await registerPollRoute(app, deps.poll);
+  // POST / and the poll stream on one WebSocket, for clients that opt in (our SDK's `transport: "websocket"`).
+  registerChannel(app, { ...deps.poll, handler: deps.handler, maxFrameBytes: deps.bodyLimit });
   return app;
 }

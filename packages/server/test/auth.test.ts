@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServer } from "../src/index";
+import { eventually } from "./helpers";
+import { openChannel } from "./support/channel-client";
 
 // Authentication and prefix authorization (spec §10, §15.14).
 
@@ -93,5 +95,21 @@ describe("authentication", () => {
     expect(accepted.status).toBe(200);
     expect(accepted.headers.get("content-type")).toMatch(/^text\/event-stream/);
     controller.abort();
+  });
+
+  it("protects the channel with a bearer token at the upgrade, and checks each request's own token", async () => {
+    await expect(openChannel(server.url, "workers", "c1")).rejects.toThrow(/401/);
+    const scoped = await token({ prefix: "t1." }, { iss: "tests" });
+    const channel = await openChannel(server.url, "workers", "c1", undefined, { authorization: `Bearer ${scoped}` });
+    const head = (corrId: string, auth?: string) => ({ corrId, version: "2026-04-01", ...(auth !== undefined && { auth }) });
+    channel.send(
+      { kind: "promise.create", head: head("no-auth"), data: create("t1.ch") },
+      { kind: "promise.create", head: head("out-of-prefix", scoped), data: create("t2.ch") },
+      { kind: "promise.create", head: head("in-prefix", scoped), data: create("t1.ch") },
+    );
+    await eventually(() => channel.answers.length === 3, 3000, "three answers");
+    const status = Object.fromEntries(channel.answers.map((a) => [a.head.corrId, a.head.status]));
+    expect(status).toEqual({ "no-auth": 401, "out-of-prefix": 403, "in-prefix": 200 });
+    await channel.close();
   });
 });

@@ -5,16 +5,13 @@ import { type Authenticator, bearerToken } from "../api/auth";
 import type { Clock } from "../clock";
 import { hopTraceOn, traceMessageWrite } from "../observability/hop-trace";
 import type { PollConnection } from "./connection";
-import type { PollRegistry } from "./registry";
+import { atCapacity, type StreamLifecycle, streamOpened } from "./stream-lifecycle";
 
 /** How long a stream may stay backed up, with more than bufferSize messages waiting, before it is cut. */
 const STALL_MS = 1000;
 
-export interface PollRouteOptions {
-  registry: PollRegistry;
+export interface PollRouteOptions extends StreamLifecycle {
   clock: Clock;
-  logger: Logger;
-  maxConnections: number;
   /** Messages a stream may have waiting for the socket before the server disconnects it. */
   bufferSize: number;
   /** Bytes a stream may have waiting for the socket before the server disconnects it. */
@@ -22,9 +19,6 @@ export interface PollRouteOptions {
   keepaliveInterval: number;
   /** Present when authentication is on: the stream needs a valid bearer token. */
   auth?: Authenticator | undefined;
-  /** Called when a stream opens or closes (dispatch and recovery listen to this). */
-  onOpen?: (connection: PollConnection) => void;
-  onClose?: (connection: PollConnection) => void;
 }
 
 /**
@@ -43,10 +37,7 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
       if (options.auth && !(await options.auth.verify(bearerToken(request.headers.authorization)))) {
         return reply.code(401).type("text/plain").send("Unauthorized");
       }
-      if (registry.size >= options.maxConnections) {
-        logger.warn({ group, pid: id, open: registry.size }, "poll stream refused: at capacity");
-        return reply.code(503).type("text/plain").send("Poll registration at capacity");
-      }
+      if (atCapacity(options, group, id)) return reply.code(503).type("text/plain").send("Poll registration at capacity");
 
       // Messages written while the socket pushes back (its buffer is above the high-water mark and
       // 'drain' has not come yet), and since when it does. One dispatch pass may write many
@@ -112,22 +103,10 @@ export async function registerPollRoute(app: FastifyInstance, options: PollRoute
       // Node holds written headers until the first body byte; clients wait for them to call the
       // stream open, so push them out now rather than with the first message.
       reply.raw.flushHeaders();
-      // A reconnect with the same pid replaces the old stream, which may not know yet that its
-      // client is gone; messages for that pid must reach the live one.
-      for (const stale of registry.withId(group, id)) {
-        logger.info({ group, pid: id }, "poll stream replaced by a reconnect");
-        stale.close();
-      }
-      registry.add(connection);
-      logger.info({ group, pid: id, open: registry.size }, "poll stream opened");
-      options.onOpen?.(connection);
-
+      const closed = streamOpened(options, connection, "sse");
       reply.sse.onClose(() => {
         open = false;
-        if (registry.remove(connection)) {
-          logger.info({ group, pid: id, open: registry.size }, "poll stream closed");
-          options.onClose?.(connection);
-        }
+        closed();
       });
     },
   );

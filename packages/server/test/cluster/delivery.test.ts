@@ -4,6 +4,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { type SseStream, type TestServer, createData, eventually, openSse } from "../helpers";
+import { openChannel } from "../support/channel-client";
 import { startReplicas, usePostgres } from "./replicas";
 
 usePostgres();
@@ -115,6 +116,24 @@ describe("messages cross replicas", () => {
     const late = await connect(b, a, "workers", "late");
     await late.waitFor(5, 3000);
     expect(executes(late).map((e) => e.json.data.task.id).sort()).toEqual(["bl-0", "bl-1", "bl-2", "bl-3", "bl-4"]);
+  });
+});
+
+describe("the channel across replicas", () => {
+  it("a worker on a channel to one replica gets the executes created through the other, and its own requests are answered", async () => {
+    const [a, b] = await two();
+    const channel = await openChannel(b.url, "workers", "cw");
+    await eventually(() => a.server.cluster!.directory.isConnected("cw"), 3000, "replica A to learn of the channel");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    for (let i = 0; i < 5; i++) {
+      expect((await a.call("promise.create", createData(`ch-${i}`, hour(), { "resonate:target": W }))).status).toBe(200);
+    }
+    await eventually(() => channel.messages.length === 5, 3000, "five executes on the channel");
+    expect(channel.messages.map((m) => m.data.task.id)).toEqual(Array.from({ length: 5 }, (_, i) => `ch-${i}`));
+    channel.send({ kind: "task.acquire", head: { corrId: "acq", version: "2026-04-01" }, data: { id: "ch-0", version: channel.messages[0].data.task.version, pid: "cw", ttl: 60_000 } });
+    await eventually(() => channel.answers.length === 1, 3000, "the acquire's answer");
+    expect(channel.answers[0].head.status).toBe(200);
+    await channel.close();
   });
 });
 
