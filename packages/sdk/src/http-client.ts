@@ -11,7 +11,7 @@ import {
 import { Backoff } from "./backoff";
 import { type Clock, sleep } from "./clock";
 import { ResonateError, ResonateUnreachableError } from "./errors";
-import { HttpTransport, type PostAnswer, RequestTimeoutError } from "./http-transport";
+import { HttpTransport, type PostAnswer, RequestTimeoutError, type Transport } from "./http-transport";
 import { errorText, type Logger } from "./logger";
 
 // Sends one protocol envelope to POST {url} and returns the server's answer.
@@ -23,7 +23,8 @@ import { errorText, type Logger } from "./logger";
 // for a deterministic refusal such as 400/401/403/413, which the same request cannot change) the
 // call fails with a ResonateUnreachableError naming the url.
 //
-// Requests go over a small pool of keep-alive connections (see HttpTransport and `maxConnections`).
+// Requests go over a small pool of keep-alive connections (see HttpTransport and `maxConnections`),
+// or over the channel when one is given (`transport`, see channel-transport.ts).
 
 export interface RetryPolicy {
   /** Attempts in total, including the first. */
@@ -48,6 +49,8 @@ export interface HttpClientOptions {
    * that used to mean hundreds or thousands of sockets, and a connect per request).
    */
   maxConnections?: number;
+  /** Carries the requests instead of the pool of connections (the channel); `maxConnections` is then unused. */
+  transport?: Transport;
   retry?: RetryPolicy;
   clock: Clock;
   logger: Logger;
@@ -66,7 +69,7 @@ export class HttpClient {
   private readonly retry: RetryPolicy;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly transport: HttpTransport;
+  private readonly transport: Transport;
   /** Aborted by stop(): cuts pending retries (stop() also closes the transport, which cuts in-flight requests). */
   private readonly stopping = new AbortController();
 
@@ -78,7 +81,7 @@ export class HttpClient {
     this.clock = options.clock;
     this.logger = options.logger;
     // Validated with the rest of the options (config.ts).
-    this.transport = new HttpTransport(this.url, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+    this.transport = options.transport ?? new HttpTransport(this.url, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   }
 
   /** Sends `kind` and returns the protocol answer, whatever its status. */
@@ -128,7 +131,7 @@ export class HttpClient {
     // The transport enforces the timeout (queue time included) and fails in-flight requests on stop().
     let response: PostAnswer;
     try {
-      response = await this.transport.post(JSON.stringify(envelope), headers, this.requestTimeout);
+      response = await this.transport.post(JSON.stringify(envelope), headers, this.requestTimeout, corrId);
     } catch (err) {
       if (this.stopping.signal.aborted) return { reason: "the SDK was stopped", retriable: false, cause: err };
       const reason = err instanceof RequestTimeoutError ? err.message : networkReason(err);
@@ -146,11 +149,13 @@ export class HttpClient {
       // A plain 404 means the url does not point at a protocol endpoint (an old server, a wrong path).
       return { reason: "HTTP 404 without a JSON envelope: is this url a Resonate server (protocol 2026-04-01)?", retriable: false, httpStatus: status };
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return { reason: `HTTP ${status} with a body that is not JSON`, retriable: true, httpStatus: status };
+    let parsed = response.json;
+    if (parsed === undefined) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return { reason: `HTTP ${status} with a body that is not JSON`, retriable: true, httpStatus: status };
+      }
     }
     if (!isEnvelope(parsed) || parsed.kind !== kind || parsed.head.corrId !== corrId) {
       return { reason: `HTTP ${status} with a response that does not match the request`, retriable: true, httpStatus: status };

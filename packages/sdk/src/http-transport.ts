@@ -14,6 +14,19 @@ export interface PostAnswer {
   contentType: string;
   /** The body, decoded as UTF-8. */
   text: string;
+  /** The body already parsed, when the transport had to parse it anyway (the channel, to route answers). */
+  json?: unknown;
+}
+
+/**
+ * How HttpClient moves one request envelope and its answer: this file's pool of HTTP connections,
+ * or the channel (channel-transport.ts). `corrId` is the envelope's head.corrId, for a transport that
+ * matches answers to requests itself.
+ */
+export interface Transport {
+  post(body: string, headers: OutgoingHttpHeaders, timeoutMs: number, corrId: string): Promise<PostAnswer>;
+  /** Fails what is in flight with a TransportClosedError and every later post at once. Idempotent. */
+  close(): void;
 }
 
 /** No complete answer within the per-request timeout (time queued for a socket included). */
@@ -32,7 +45,7 @@ export class TransportClosedError extends Error {
   }
 }
 
-export class HttpTransport {
+export class HttpTransport implements Transport {
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
   /** Host, port, path and agent of every request; only the headers differ. */

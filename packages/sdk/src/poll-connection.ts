@@ -15,6 +15,21 @@ import type { Logger } from "./logger";
 // does. Messages sent while we were disconnected are lost by design; the server re-dispatches tasks
 // and the SDK re-registers listeners.
 
+/**
+ * Where this process's pushed messages come from: this SSE stream, or the channel's poll side
+ * (channel-transport.ts). What Resonate needs of either.
+ */
+export interface MessageStream {
+  /** Opens it and keeps it open, reopening it after a back-off whenever it is lost, until close(). */
+  start(): void;
+  /** Resolves once it has been open at least once (never, if it never opens: race it with a deadline). */
+  whenOpen(): Promise<void>;
+  readonly isOpen: boolean;
+  /** No message is delivered after this. Idempotent. */
+  close(): void;
+}
+
+/** Also the options of the channel's poll side. */
 export interface PollConnectionOptions {
   /** The server's base url, e.g. http://127.0.0.1:8001 */
   url: string;
@@ -29,7 +44,7 @@ export interface PollConnectionOptions {
   backoff?: { initial: number; max: number };
 }
 
-export class PollConnection {
+export class PollConnection implements MessageStream {
   readonly pollUrl: string;
   /** The GET of the current attempt, from connect until it fails or close(). */
   private request: ClientRequest | undefined;

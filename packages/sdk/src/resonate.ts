@@ -4,11 +4,12 @@ import { type ResolvedConfig, type ResonateConfig, resolveConfig } from "./confi
 import type { Context } from "./context";
 import { PromiseNotFoundError, ResonateError } from "./errors";
 import { type Handle, PromiseHandle } from "./handle";
+import { ChannelTransport } from "./channel-transport";
 import { AsyncHeartbeat } from "./heartbeat";
 import { HttpClient, messageOf } from "./http-client";
 import { Listeners } from "./listeners";
 import { buildOptions, type CallOptions, type Options, splitArgs } from "./options";
-import { PollConnection } from "./poll-connection";
+import { type MessageStream, PollConnection, type PollConnectionOptions } from "./poll-connection";
 import { type RegisteredFunction, Registry } from "./registry";
 import { TaskRunner } from "./task-runner";
 
@@ -16,6 +17,8 @@ import { TaskRunner } from "./task-runner";
 //   poll stream ──execute──▶ task runner (acquire, run, fulfill; heartbeat and lease checks while running)
 //               ──unblock──▶ listeners (resolve result() waits)
 //   beginRpc / get ──▶ http client ──▶ handle ──result()──▶ listeners
+// With `transport: "websocket"` one channel (one WebSocket) is both the poll stream and the http
+// client's transport; otherwise they are the SSE stream and a pool of HTTP connections.
 
 export class Resonate {
   readonly url: string;
@@ -32,7 +35,7 @@ export class Resonate {
   private readonly heartbeat: AsyncHeartbeat;
   private readonly runner: TaskRunner;
   private readonly listeners: Listeners;
-  private readonly poll: PollConnection;
+  private readonly poll: MessageStream;
   private stopped: Promise<void> | undefined;
 
   /**
@@ -49,8 +52,27 @@ export class Resonate {
     this.unicast = unicastAddress(group, pid);
     this.anycast = anycastAddress(group, pid);
 
+    const pollOptions: PollConnectionOptions = {
+      url,
+      group,
+      pid,
+      token,
+      clock,
+      logger,
+      backoff: this.config.reconnect,
+      onMessage: (message) => this.onMessage(message),
+      // Anything pushed to us while the stream was down is lost: ask again for what we wait on.
+      // (The first open also counts: a wait may have registered before the stream was listening.)
+      // And the server takes back the leases of a process whose stream stayed closed: check ours.
+      onOpen: () => {
+        this.listeners.refreshAll();
+        this.heartbeat.check();
+      },
+    };
     const { requestTimeout, maxConnections, retry } = this.config;
-    this.http = new HttpClient({ url, token, requestTimeout, maxConnections, retry, clock, logger });
+    const channel = this.config.transport === "websocket" ? new ChannelTransport(pollOptions) : undefined;
+    this.http = new HttpClient({ url, token, requestTimeout, maxConnections, transport: channel, retry, clock, logger });
+    this.poll = channel?.messages ?? new PollConnection(pollOptions);
     this.heartbeat = new AsyncHeartbeat(pid, Math.max(1, Math.floor(ttl / 2)), this.http, clock, logger, ttl);
     this.runner = new TaskRunner({
       http: this.http,
@@ -70,23 +92,6 @@ export class Resonate {
       logger,
       refreshInterval: this.config.listenerRefreshInterval,
       retryDelay: this.config.listenerRetryDelay,
-    });
-    this.poll = new PollConnection({
-      url,
-      group,
-      pid,
-      token,
-      clock,
-      logger,
-      backoff: this.config.reconnect,
-      onMessage: (message) => this.onMessage(message),
-      // Anything pushed to us while the stream was down is lost: ask again for what we wait on.
-      // (The first open also counts: a wait may have registered before the stream was listening.)
-      // And the server takes back the leases of a process whose stream stayed closed: check ours.
-      onOpen: () => {
-        this.listeners.refreshAll();
-        this.heartbeat.check();
-      },
     });
     this.poll.start();
   }
@@ -152,7 +157,8 @@ export class Resonate {
 
   /**
    * Leaves the group and frees everything so the process can exit:
-   *   - the poll stream closes (no new tasks or results arrive);
+   *   - the poll stream closes (no new tasks or results arrive; the channel only stops delivering
+   *     them, its socket carries the hand-backs and closes last, with the http client);
    *   - pending result() waits reject with ResonateStoppedError;
    *   - tasks waiting in the local queue are handed back (re-dispatched by the server at once), and a
    *     task acquired but not started is released;

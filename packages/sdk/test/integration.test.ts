@@ -154,3 +154,79 @@ describe("SDK against the server", () => {
     expect(runs).toBe(1);
   }, 20_000);
 });
+
+describe("SDK over the channel (transport: \"websocket\") against the server", () => {
+  let server: Server;
+  let started: Resonate[] = [];
+
+  async function boot(options: { retryTimeout?: number } = {}) {
+    server = await startServer({ host: "127.0.0.1", port: 0, db: ":memory:", logLevel: "silent", ...options });
+  }
+
+  async function join(config: Partial<ResonateConfig> = {}): Promise<Resonate> {
+    const r = new Resonate({ url: server.url, logger: silentLogger, transport: "websocket", ...config });
+    started.push(r);
+    await r.connected();
+    return r;
+  }
+
+  const id = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+  beforeEach(() => {
+    started = [];
+  });
+  afterEach(async () => {
+    await Promise.all(started.map((r) => r.stop()));
+    await server?.close();
+  });
+
+  it("runs a function on a worker and returns its result to the client, many calls at once", async () => {
+    await boot();
+    const worker = await join({ group: "workers" });
+    worker.register("double", (_ctx: Context, n: number) => n * 2);
+    const client = await join({ group: "client" });
+    await expect(client.rpc(id("job"), "double", 21, client.options({ target: "workers" }))).resolves.toBe(42);
+    // (More at once would also run more than 10 functions at once on the worker, and Node warns about
+    // the task runner's abort listeners: not what this test is about.)
+    const results = await Promise.all(Array.from({ length: 8 }, (_, n) => client.rpc(id("many"), "double", n, client.options({ target: "workers" }))));
+    expect(results).toEqual(Array.from({ length: 8 }, (_, n) => n * 2));
+    await expect(client.get(id("missing"))).rejects.toBeInstanceOf(PromiseNotFoundError);
+  });
+
+  it("works next to processes on plain HTTP: a channel worker serves an HTTP client and the other way round", async () => {
+    await boot();
+    (await join({ group: "channel-workers" })).register("hello", (_ctx: Context, who: string) => `hello ${who}`);
+    (await join({ group: "http-workers", transport: "http" })).register("hello", (_ctx: Context, who: string) => `hi ${who}`);
+    const httpClient = await join({ group: "client", transport: "http" });
+    const channelClient = await join({ group: "client" });
+    await expect(httpClient.rpc(id("a"), "hello", "http", httpClient.options({ target: "channel-workers" }))).resolves.toBe("hello http");
+    await expect(channelClient.rpc(id("b"), "hello", "channel", channelClient.options({ target: "http-workers" }))).resolves.toBe("hi channel");
+  });
+
+  it("stop() hands back a queued task over the channel; another worker runs it", async () => {
+    // A retry timeout far beyond the test: only the hand-back (or a re-offer) can move the task.
+    await boot({ retryTimeout: 120_000 });
+    const ran: { worker: string; id: string }[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const work = (name: string) => async (ctx: Context) => {
+      ran.push({ worker: name, id: ctx.id });
+      if (name === "a") await Promise.race([gate, new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }))]);
+      return name;
+    };
+    const a = await join({ group: "workers", concurrency: 1 });
+    a.register("work", work("a"));
+    const client = await join({ group: "client" });
+    await client.beginRpc(id("busy"), "work", client.options({ target: "workers" }));
+    await waitFor(() => ran.length === 1);
+    const queued = await client.beginRpc(id("queued"), "work", client.options({ target: "workers" }));
+    await waitFor(() => (a as unknown as { runner: TaskRunner }).runner.load.queued === 1);
+
+    const b = await join({ group: "workers" });
+    b.register("work", work("b"));
+    await a.stop();
+    release();
+    await expect(queued.result()).resolves.toBe("b");
+    expect(ran.filter((r) => r.id === queued.id)).toEqual([{ worker: "b", id: queued.id }]);
+  });
+});
