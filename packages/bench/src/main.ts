@@ -1,4 +1,4 @@
-// pnpm bench [--workload throughput|latency|recovery|scale|ceilings]… [--sdk ours|official|both] [--smoke]
+// pnpm bench [--workload throughput|latency|recovery|scale|ceilings]… [--sdk ours,ours-ws,official|all] [--smoke]
 //
 // Starts a fresh server (temp database, --log-level warn) and real worker processes per workload,
 // prints a table and one JSON line per workload on stdout (progress on stderr). The ceilings (bare
@@ -26,9 +26,10 @@ const WORKLOADS = ["ceilings", "throughput", "latency", "recovery", "scale"] as 
 type Workload = (typeof WORKLOADS)[number];
 const RUNNERS: Record<Exclude<Workload, "ceilings">, (ctx: BenchContext) => Promise<WorkloadOutput>> = { throughput, latency, recovery, scale };
 
-const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk ours|official|both] [--no-bullmq] [--store sqlite|postgres] [--replicas N] [--smoke]
+const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk ours,ours-ws,official|all] [--no-bullmq] [--store sqlite|postgres] [--replicas N] [--smoke]
   --workload  may be repeated or comma-separated; default: all (the ceilings always run first)
-  --sdk       which SDK the clients and workers use; default: both
+  --sdk       which client stacks run, comma-separated: ours (our SDK over HTTP), ours-ws (our SDK
+              over the channel, one WebSocket per process), official (@resonatehq/sdk); default: all
   --no-bullmq do not run throughput, latency and recovery on BullMQ + Redis beside ours (also
               BENCH_NO_BULLMQ=1); without redis-server installed they are skipped anyway
   --store     sqlite (default) or postgres: our servers' store; postgres starts its own throwaway
@@ -46,7 +47,7 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
     args: process.argv.slice(2).filter((a) => a !== "--"), // pnpm passes a literal "--" through
     options: {
       workload: { type: "string", multiple: true },
-      sdk: { type: "string", default: "both" },
+      sdk: { type: "string", default: "all" },
       smoke: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
       hops: { type: "boolean", default: false },
@@ -63,15 +64,17 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
   const asked = (values.workload ?? []).flatMap((w) => w.split(",")).filter(Boolean);
   for (const w of asked) if (!(WORKLOADS as readonly string[]).includes(w)) fail(`unknown workload '${w}'`);
   const workloads = asked.length === 0 ? [...WORKLOADS] : WORKLOADS.filter((w) => w === "ceilings" || asked.includes(w));
-  const sdk = values.sdk!;
-  if (sdk !== "both" && !(SDKS as readonly string[]).includes(sdk)) fail(`unknown sdk '${sdk}'`);
+  // "both" is what this option was called when there were two.
+  const sdkList = values.sdk === "all" || values.sdk === "both" ? [...SDKS] : values.sdk!.split(",").filter(Boolean);
+  for (const s of sdkList) if (!(SDKS as readonly string[]).includes(s)) fail(`unknown sdk '${s}'`);
+  const sdks = SDKS.filter((s) => sdkList.includes(s));
   const noBullmq = values["no-bullmq"]! || process.env.BENCH_NO_BULLMQ === "1";
   if (values.store !== "sqlite" && values.store !== "postgres") fail(`unknown store '${values.store}' (sqlite or postgres)`);
   const replicas = Number(values.replicas);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) fail(`--replicas: a whole number from 1 to 8, not '${values.replicas}'`);
   if (replicas > 1 && values.store !== "postgres") fail("--replicas above 1 needs --store postgres (replicas share a PostgreSQL database)");
   const store: StoreChoice = { store: values.store, replicas };
-  return { workloads, sdks: sdk === "both" ? [...SDKS] : [sdk as Sdk], smoke: values.smoke!, profile: values.profile!, hops: values.hops!, noBullmq, store };
+  return { workloads, sdks, smoke: values.smoke!, profile: values.profile!, hops: values.hops!, noBullmq, store };
 }
 
 function fail(msg: string): never {

@@ -1,23 +1,28 @@
-// The two client/worker stacks every workload runs with: our SDK (Node 20, tsx) and the official
+// The client/worker stacks every workload runs with: our SDK (Node 20, tsx) over plain HTTP, our SDK
+// over the channel (one WebSocket per process, `transport: "websocket"`), and the official
 // @resonatehq/sdk 0.11.5 (Node 22). Same functions, same plan, same output files.
 import fs from "node:fs";
 import path from "node:path";
 import type { ProducerPlan } from "./children/producer-core.mjs";
 import { CHILDREN_DIR, Child, NODE22, TSX_LOADER, childEnv } from "./procs";
 
-export type Sdk = "ours" | "official";
-export const SDKS: readonly Sdk[] = ["ours", "official"];
+export type Sdk = "ours" | "ours-ws" | "official";
+export const SDKS: readonly Sdk[] = ["ours", "ours-ws", "official"];
 
 export const SDK_LABEL: Record<Sdk, string> = {
   ours: "ours (@resonate-compat/sdk, Node 20)",
+  "ours-ws": "ours over the channel (@resonate-compat/sdk with transport \"websocket\", Node 20)",
   official: "official (@resonatehq/sdk 0.11.5, Node 22)",
 };
+
+/** Our SDK's children read BENCH_TRANSPORT for their `transport` option. */
+const transportEnv = (sdk: Sdk): Record<string, string> => (sdk === "ours-ws" ? { BENCH_TRANSPORT: "websocket" } : {});
 
 /** BENCH_PROFILE_CLIENTS=<dir>: workers and producers run under V8's --cpu-prof, profiles in <dir>. */
 export const clientProfile = (): string[] => (process.env.BENCH_PROFILE_CLIENTS ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_PROFILE_CLIENTS] : []);
 
 function command(sdk: Sdk, role: "worker" | "producer"): { exe: string; args: string[] } {
-  if (sdk === "ours") return { exe: process.execPath, args: [...clientProfile(), "--import", TSX_LOADER, path.join(CHILDREN_DIR, `ours-${role}.ts`)] };
+  if (sdk !== "official") return { exe: process.execPath, args: [...clientProfile(), "--import", TSX_LOADER, path.join(CHILDREN_DIR, `ours-${role}.ts`)] };
   if (!fs.existsSync(NODE22)) throw new Error(`Node 22 for the official SDK not found at ${NODE22} (pnpm install in the workspace installs it with packages/e2e)`);
   return { exe: NODE22, args: [...clientProfile(), path.join(CHILDREN_DIR, `official-${role}.mjs`)] };
 }
@@ -39,6 +44,7 @@ export function spawnWorker(sdk: Sdk, o: WorkerOptions): Child {
     BENCH_WORKER_INDEX: String(o.index),
     ...(o.ttl !== undefined ? { BENCH_TTL: String(o.ttl) } : {}),
     ...(o.markStarts ? { BENCH_MARK_STARTS: "1" } : {}),
+    ...transportEnv(sdk),
   });
   return new Child(`${sdk}-worker-${o.index}`, exe, args, { env, logFile: path.join(o.dir, `${sdk}-worker-${o.index}.log`) });
 }
@@ -80,7 +86,7 @@ export interface Producer {
 /** Spawns a producer with its plan and waits until its poll stream is open (it then starts at once). */
 export function startProducer(sdk: Sdk, o: { url: string; dir: string; label: string; plan: Omit<ProducerPlan, "out"> }): Promise<Producer> {
   const { exe, args } = command(sdk, "producer");
-  return launchProducer(`${sdk}-${o.label}`, exe, args, o);
+  return launchProducer(`${sdk}-${o.label}`, exe, args, o, transportEnv(sdk));
 }
 
 const RAW_RPC = (): string[] => ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "raw-rpc.ts")];

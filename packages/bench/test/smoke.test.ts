@@ -49,10 +49,10 @@ test("pnpm bench --smoke: one valid JSON line per workload, with both SDKs and B
     expect(p.smoke).toBe(true);
     expect(p.problems, `${p.bench}${context}`).toEqual([]);
     expect(p.ok).toBe(true);
-    if (p.bench !== "ceilings") for (const sdk of ["ours", "official"]) expect(Object.keys(p.results), p.bench).toContain(sdk);
+    if (p.bench !== "ceilings") for (const sdk of ["ours", "ours-ws", "official"]) expect(Object.keys(p.results), p.bench).toContain(sdk);
   }
   const recovery = parsed.find((p) => p.bench === "recovery")!;
-  for (const sdk of ["ours", "official"]) expect(recovery.results[sdk].lost, `recovery/${sdk}${context}`).toBe(0);
+  for (const sdk of ["ours", "ours-ws", "official"]) expect(recovery.results[sdk].lost, `recovery/${sdk}${context}`).toBe(0);
   // The latency workload's baseline without an SDK (children/raw-rpc.ts) ran every invocation.
   const latency = parsed.find((p) => p.bench === "latency")!;
   expect(latency.results.raw.completed, `latency/raw${context}`).toBe(latency.params.invocations);

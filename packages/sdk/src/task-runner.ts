@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { PROTOCOL_VERSION, type PromiseRecord, type SettleState, type TaskRecord, TAG } from "@resonate-compat/protocol";
 import { type Clock, systemClock } from "./clock";
 import { CodecError, decodeInvocation, encode } from "./codec";
@@ -80,7 +81,11 @@ export class TaskRunner {
   private readonly running = new Map<string, Running>();
   private readonly stopping = new AbortController();
 
-  constructor(private readonly options: TaskRunnerOptions) {}
+  constructor(private readonly options: TaskRunnerOptions) {
+    // Every running task listens on this signal (to abort its own on stop()); without a limit a
+    // worker running more than ten functions at once would print a MaxListenersExceededWarning.
+    setMaxListeners(0, this.stopping.signal);
+  }
 
   /** Number of tasks being acquired or run, and number waiting in the local queue. */
   get load(): { active: number; queued: number } {

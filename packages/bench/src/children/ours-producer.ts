@@ -8,7 +8,12 @@ import { type ProducerPlan, mark, runProducer } from "./producer-core.mjs";
 const url = process.env.BENCH_URL;
 if (!url) throw new Error("BENCH_URL is required");
 const plan = JSON.parse(process.argv[2] ?? "{}") as ProducerPlan;
-const resonate = new Resonate({ url, group: process.env.BENCH_GROUP ?? "producer", logLevel: "warn" });
+const resonate = new Resonate({
+  url,
+  group: process.env.BENCH_GROUP ?? "producer",
+  logLevel: "warn",
+  transport: process.env.BENCH_TRANSPORT === "websocket" ? "websocket" : "http",
+});
 const options = resonate.options({ target: plan.target });
 await resonate.connected();
 mark("ready", { pid: resonate.pid });

@@ -13,6 +13,7 @@ const resonate = new Resonate({
   group: process.env.BENCH_GROUP ?? "workers",
   ttl: process.env.BENCH_TTL ? Number(process.env.BENCH_TTL) : undefined,
   logLevel: "warn",
+  transport: process.env.BENCH_TRANSPORT === "websocket" ? "websocket" : "http",
 });
 resonate.register("noop", noop);
 resonate.register("work", work);
