@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect, it, onTestFinished } from "vitest";
+import WebSocket from "ws";
 import { type Backend, startBackend } from "./backend";
 import { openEventStream } from "./sse-client";
 
@@ -66,6 +67,22 @@ export function proxyContract(start: (backends: string[]) => Promise<StartedProx
     // stray delays out of the verdict.
     delays.sort((x, y) => x - y);
     expect(delays[3]).toBeLessThan(150);
+  });
+
+  it("passes the channel through: a WebSocket at /ws/… upgraded with its subprotocol, frames both ways at once", async () => {
+    proxy = await start([a.url]);
+    const ws = new WebSocket(`${proxy.url.replace("http", "ws")}/ws/workers/w1`, "resonate-channel.2026-04-01");
+    onTestFinished(() => ws.terminate());
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    expect(ws.protocol).toBe("resonate-channel.2026-04-01");
+    for (let i = 0; i < 3; i++) {
+      const echoed = new Promise<string>((resolve) => ws.once("message", (data) => resolve(data.toString())));
+      ws.send(`frame ${i}`);
+      expect(await echoed).toBe(`a:frame ${i}`);
+    }
   });
 
   it("after SIGKILL of a replica: its streams end, and new requests and streams reach the other", async () => {
