@@ -29,18 +29,32 @@ export const channelPath = (group: string, pid: string): string =>
 export const frameItems = (frame: string): string[] => frame.split("\n").filter((item) => item !== "");
 
 /**
+ * The most bytes of items a frame carries, unless one item alone is larger: well under the server's
+ * default body limit (2 MiB), which also bounds a frame, so that a burst of large requests becomes
+ * several frames instead of one the server refuses.
+ */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/**
  * Collects the items one turn of the event loop produces and hands them to `send` as one frame at
  * the end of that turn: after the current microtasks (the answers of one commit resolve together),
- * before any I/O is read again.
+ * before any I/O is read again. Items beyond `maxFrameBytes` start the next frame.
  */
 export class FrameBatcher {
   private items: string[] = [];
+  private bytes = 0;
   private scheduled = false;
 
-  constructor(private readonly send: (frame: string) => void) {}
+  constructor(
+    private readonly send: (frame: string) => void,
+    private readonly maxFrameBytes = MAX_FRAME_BYTES,
+  ) {}
 
   push(item: string): void {
+    const size = Buffer.byteLength(item) + 1;
+    if (this.items.length > 0 && this.bytes + size > this.maxFrameBytes) this.emit();
     this.items.push(item);
+    this.bytes += size;
     if (this.scheduled) return;
     this.scheduled = true;
     process.nextTick(this.flush);
@@ -49,13 +63,18 @@ export class FrameBatcher {
   /** Drops what has not left yet (the connection is gone). */
   clear(): void {
     this.items = [];
+    this.bytes = 0;
   }
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    if (this.items.length === 0) return;
+    if (this.items.length > 0) this.emit();
+  };
+
+  private emit(): void {
     const frame = this.items.join("\n");
     this.items = [];
+    this.bytes = 0;
     this.send(frame);
-  };
+  }
 }
