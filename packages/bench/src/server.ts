@@ -132,7 +132,7 @@ async function startOneServer(dir: string, extraArgs: string[], label: string): 
   }
 }
 
-async function waitReady(url: string, child: Child, timeoutMs: number): Promise<void> {
+export async function waitReady(url: string, child: Child, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!child.alive) throw new Error(`server exited before becoming ready\n${child.dump()}`);

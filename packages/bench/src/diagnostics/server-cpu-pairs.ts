@@ -1,0 +1,90 @@
+// Server CPU per invocation of two (or more) server builds, in short paired runs: a before/after
+// figure that holds on a machine whose speed drifts by tens of percent within minutes, where two
+// `pnpm bench` runs a minute apart can differ more than the servers do.
+//
+// Each run: a fresh server (its own SQLite file, --log-level warn), the no-SDK client
+// (children/raw-rpc.ts: producer and worker in one process) running `n` no-op invocations (after
+// 2,000 unrecorded) with 64 in flight, and the server's CPU time (/proc/<pid>/stat) from the
+// client's "ready" to its "done", divided by the invocations. The servers run one after the other
+// within a pair, in turn order A B, then B A, …; the report gives each pair's ratio to the first
+// server and their median.
+//
+// usage: pnpm --filter @resonate-compat/bench cpu-pairs <label>=<server main.ts>[,<flag>…] … [--pairs 8] [--n 6000]
+//   e.g. cpu-pairs before=/tmp/old/packages/server/src/main.ts after=packages/server/src/main.ts off=packages/server/src/main.ts,--history,off
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { CHILDREN_DIR, Child, TSX_LOADER, childEnv } from "../procs";
+import { freePort, waitReady } from "../server";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { pairs: { type: "string", default: "8" }, n: { type: "string", default: "6000" } },
+});
+const servers = positionals.map((spec) => {
+  const [label, rest] = spec.split("=", 2);
+  if (!label || !rest) throw new Error(`expected <label>=<main.ts>[,flags…], not '${spec}'`);
+  const [main, ...flags] = rest.split(",");
+  // pnpm runs the script in packages/bench; paths are meant from where the command was typed.
+  return { label, main: path.resolve(process.env.INIT_CWD ?? process.cwd(), main!), flags };
+});
+if (servers.length < 2) throw new Error("give at least two servers to compare");
+const pairs = Number(values.pairs);
+const n = Number(values.n);
+const WARMUP = 2_000;
+
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+}
+
+async function run(server: (typeof servers)[number], round: number): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpu-pairs-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = ["--import", TSX_LOADER, server.main, "--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, "s.db"), "--log-level", "warn", ...server.flags];
+  const child = new Child(server.label, process.execPath, args, { env: childEnv(), logFile: path.join(dir, "server.log") });
+  try {
+    await waitReady(url, child, 30_000);
+    const plan = { mode: "burst", n, window: 64, warmup: WARMUP, func: "noop", idPrefix: `r${round}`, target: "poll://any@workers", out: path.join(dir, "out.json") };
+    const client = spawn(process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "raw-rpc.ts"), JSON.stringify(plan)], {
+      env: childEnv({ BENCH_URL: url, RAW_ROLE: "both" }),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let started = 0;
+    let used = Number.NaN;
+    let pending = "";
+    client.stdout.setEncoding("utf8");
+    client.stdout.on("data", (chunk: string) => {
+      pending += chunk;
+      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line.includes('"event":"ready"')) started = cpuMs(child.pid!);
+        if (line.includes('"event":"done"')) used = cpuMs(child.pid!) - started;
+      }
+    });
+    await new Promise((resolve) => client.on("exit", resolve));
+    if (Number.isNaN(used)) throw new Error(`${server.label}: the client ended without "done"`);
+    return used / (n + WARMUP);
+  } finally {
+    await child.stop("SIGTERM", 10_000);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ratios = new Map(servers.slice(1).map((s) => [s.label, [] as number[]]));
+for (let round = 0; round < pairs; round++) {
+  const order = round % 2 === 0 ? servers : [...servers].reverse();
+  const ms = new Map<string, number>();
+  for (const server of order) ms.set(server.label, await run(server, round));
+  const base = ms.get(servers[0]!.label)!;
+  for (const s of servers.slice(1)) ratios.get(s.label)!.push(ms.get(s.label)! / base);
+  const cells = servers.map((s) => `${s.label} ${ms.get(s.label)!.toFixed(3)}`).join("  ");
+  const rel = servers.slice(1).map((s) => `${s.label}/${servers[0]!.label} ${(ms.get(s.label)! / base).toFixed(3)}`).join("  ");
+  process.stdout.write(`pair ${round + 1}: server CPU ms per invocation: ${cells}   ${rel}\n`);
+}
+for (const [label, list] of ratios) process.stdout.write(`median of the pairs, ${label}/${servers[0]!.label}: ${median(list).toFixed(3)}\n`);
