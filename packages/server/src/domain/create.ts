@@ -85,7 +85,7 @@ export function* createPromise(ctx: OpContext, data: CreateData, options: Create
     } else {
       yield* tx.putTask({ id: data.id, state: "pending", version: 0, timeoutType: 0, timeoutAt: now + ctx.retryTimeout });
       yield* note(ctx, { taskId: data.id, event: "created", version: 0, detail: { target } });
-      yield* enqueueExecute(ctx, data.id, 0);
+      yield* enqueueExecute(ctx, data.id, 0, target);
     }
   }
   return { promise, created: true };

@@ -55,7 +55,11 @@ export function timeoutSettlement(promise: PromiseRecord): Settlement {
  * when it is pending past its deadline, so that no read or write ever sees it pending.
  */
 export function* expireIfDue(ctx: OpContext, id: string): Op<PromiseRecord | undefined> {
-  return (yield* expireAllDue(ctx, [id])).get(id);
+  // Every request starts here: the common case (not due) reads one row and allocates nothing else.
+  const promise = yield* ctx.tx.getPromise(id);
+  if (promise === undefined || promise.state !== "pending" || ctx.now < promise.timeoutAt) return promise;
+  yield* settleAll(ctx, [timeoutSettlement(promise)]);
+  return yield* ctx.tx.getPromise(id);
 }
 
 /**
@@ -96,9 +100,12 @@ export function* makePending(ctx: OpContext, task: TaskRow): Op<string | undefin
   return yield* enqueueExecute(ctx, task.id, task.version);
 }
 
-/** Queues the task's execute for its promise's target; returns that target (none: nothing queued). */
-export function* enqueueExecute(ctx: OpContext, taskId: string, version: number): Op<string | undefined> {
-  const target = (yield* ctx.tx.getPromise(taskId))?.tags[TAG.target];
+/**
+ * Queues the task's execute for its promise's target; returns that target (none: nothing queued).
+ * A caller that has the promise's target at hand passes it, and the promise is not read again.
+ */
+export function* enqueueExecute(ctx: OpContext, taskId: string, version: number, knownTarget?: string): Op<string | undefined> {
+  const target = knownTarget ?? (yield* ctx.tx.getPromise(taskId))?.tags[TAG.target];
   if (target !== undefined) yield* ctx.tx.enqueueExecute(taskId, version, target);
   return target;
 }
