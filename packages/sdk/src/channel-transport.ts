@@ -1,12 +1,11 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import { parseMessage } from "@resonate-compat/protocol";
 import { CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, channelPath, FrameBatcher, frameItems } from "@resonate-compat/protocol/channel";
 import WebSocket, { type RawData } from "ws";
 import { Backoff } from "./backoff";
 import type { Timer } from "./clock";
 import { type PostAnswer, RequestTimeoutError, type Transport, TransportClosedError } from "./http-transport";
 import { errorText } from "./logger";
-import type { MessageStream, PollConnectionOptions } from "./poll-connection";
+import { deliverMessage, type MessageStream, type PollConnectionOptions } from "./poll-connection";
 
 // The channel (protocol/src/channel.ts): one WebSocket to our server, GET /ws/<group>/<pid>, that
 // carries this process's request envelopes, their answers and its poll messages. It replaces both
@@ -187,18 +186,7 @@ export class ChannelTransport implements Transport {
   }
 
   private deliver(data: string): void {
-    if (this.messagesStopped) return;
-    const message = parseMessage(data);
-    if (!message) {
-      this.options.logger.warn({ url: this.channelUrl, raw: data.slice(0, 200) }, "dropping malformed message");
-      return;
-    }
-    try {
-      this.options.onMessage(message);
-    } catch (err) {
-      // A throwing handler must neither take the channel down nor escape as an uncaught exception.
-      this.options.logger.error({ url: this.channelUrl, kind: message.kind, err }, "message handler failed");
-    }
+    if (!this.messagesStopped) deliverMessage(data, this.channelUrl, this.options);
   }
 
   /** The socket `ws` is gone: unless it is stale or we are closed, fail what it carried and reconnect after a back-off. */

@@ -134,17 +134,7 @@ export class PollConnection implements MessageStream {
   }
 
   private deliver(data: string): void {
-    const message = parseMessage(data);
-    if (!message) {
-      this.options.logger.warn({ url: this.pollUrl, raw: data.slice(0, 200) }, "dropping malformed message");
-      return;
-    }
-    try {
-      this.options.onMessage(message);
-    } catch (err) {
-      // A throwing handler must neither take the stream down nor escape as an uncaught exception.
-      this.options.logger.error({ url: this.pollUrl, kind: message.kind, err }, "message handler failed");
-    }
+    deliverMessage(data, this.pollUrl, this.options);
   }
 
   /** The attempt `req` failed or its stream ended: unless it is stale or we are closed, retry after a back-off. */
@@ -159,5 +149,23 @@ export class PollConnection implements MessageStream {
       this.reconnectTimer = undefined;
       if (!this.closed) this.connect();
     }, delay);
+  }
+}
+
+/**
+ * Parses one pushed message (an SSE event's data, a channel item) and hands it to `onMessage`. A
+ * malformed message is dropped with a warning; a throwing handler is logged: neither may take the
+ * stream down nor escape as an uncaught exception.
+ */
+export function deliverMessage(data: string, url: string, options: Pick<PollConnectionOptions, "logger" | "onMessage">): void {
+  const message = parseMessage(data);
+  if (!message) {
+    options.logger.warn({ url, raw: data.slice(0, 200) }, "dropping malformed message");
+    return;
+  }
+  try {
+    options.onMessage(message);
+  } catch (err) {
+    options.logger.error({ url, kind: message.kind, err }, "message handler failed");
   }
 }
