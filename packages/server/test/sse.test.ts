@@ -209,6 +209,24 @@ describe.concurrent("§15.13 SSE and routing (live)", () => {
     expect(executeEvents(w2).map((e) => e.json.data.task.id)).toEqual(["pref"]);
   });
 
+  it("a backlog pass that reads a task committed a moment ago, whose execute is not delivered yet, leaves it to that delivery", async ({ onTestFinished }) => {
+    // On PostgreSQL a transaction's claim (before its commit) and its delivery (after) can be far
+    // apart on a loaded machine, and a backlog pass may read the task in between. The gap is made
+    // wide here by holding back that one delivery.
+    const ts = await live(onTestFinished, { reofferAfter: 0 });
+    const { dispatcher } = ts.server;
+    const deliverAll = dispatcher.deliverAll.bind(dispatcher);
+    dispatcher.deliverAll = (plan) => {
+      if (plan.some((d) => d.outgoing.kind === "execute" && d.outgoing.taskId === "held")) setTimeout(() => deliverAll(plan), 600);
+      else deliverAll(plan);
+    };
+    const w1 = await connect(ts, "held-group", "w1"); // its backlog pass runs 200 ms later
+    await ts.call("promise.create", createData("held", hour(), { "resonate:target": "poll://any@held-group" }));
+    await w1.waitFor(1, 3000);
+    await sleep(800);
+    expect(executeEvents(w1).map((e) => e.json.data.task.id)).toEqual(["held"]);
+  });
+
   it("115: poll://uni@client/c1 reaches only c1; while c1 is away the unblock is lost for good", async ({ onTestFinished }) => {
     const ts = await live(onTestFinished);
     const c1 = await connect(ts, "client", "c1");

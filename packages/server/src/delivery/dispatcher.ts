@@ -19,7 +19,7 @@ const OFFERS_PER_STREAM = 32;
 const BACKLOG_SETTLE_MS = 200;
 /** A forwarded execute this soon after this replica's own offer of the task is a duplicate. */
 const DUPLICATE_WITHIN_MS = 1_000;
-/** How long a forwarded execute keeps this replica's backlog passes off its task. */
+/** How long a forwarded (or claimed, undelivered) execute keeps this replica's backlog passes off its task. */
 const FORWARDED_MEMORY_MS = 10_000;
 
 export interface DispatcherDeps {
@@ -95,6 +95,13 @@ export class Dispatcher {
    * passes need to know of it.
    */
   private readonly forwarded = new Map<string, { version: number; at: number }>();
+  /**
+   * Executes claimed by a transaction here and not delivered yet, by task. The claim runs before
+   * the commit, the delivery after it: on PostgreSQL a backlog pass can read a task whose creating
+   * transaction has committed in that gap, and must leave it alone, or the task is offered twice.
+   * An entry whose transaction rolled back is never delivered; it expires with the forwarded ones.
+   */
+  private readonly claimed = new Map<string, { version: number; at: number }>();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -145,7 +152,7 @@ export class Dispatcher {
     const now = this.deps.clock.now();
     const own = this.offers.get(taskId);
     if (own?.version === version && own.sentAt >= now - DUPLICATE_WITHIN_MS) return false;
-    if (this.forwarded.size >= 1000) this.forgetOldForwards(now);
+    if (this.forwarded.size >= 1000) this.forgetOldEntries(now);
     this.forwarded.set(taskId, { version, at: now });
     return true;
   }
@@ -155,8 +162,14 @@ export class Dispatcher {
     return entry !== undefined && entry.version === version && entry.at >= this.deps.clock.now() - FORWARDED_MEMORY_MS;
   }
 
-  private forgetOldForwards(now: number): void {
+  private wasClaimed(taskId: string, version: number): boolean {
+    const entry = this.claimed.get(taskId);
+    return entry !== undefined && entry.version === version && entry.at >= this.deps.clock.now() - FORWARDED_MEMORY_MS;
+  }
+
+  private forgetOldEntries(now: number): void {
     for (const [taskId, entry] of this.forwarded) if (entry.at < now - FORWARDED_MEMORY_MS) this.forwarded.delete(taskId);
+    for (const [taskId, entry] of this.claimed) if (entry.at < now - FORWARDED_MEMORY_MS) this.claimed.delete(taskId);
   }
 
   pause(): void {
@@ -207,6 +220,9 @@ export class Dispatcher {
     if (batch.some((m) => m.kind === "execute")) this.leases = yield* tx.leaseCounts();
     const planned = new Map<string, number>();
     const plan = batch.map((outgoing) => this.route(outgoing, planned));
+    const now = this.deps.clock.now();
+    if (this.claimed.size >= 1000) this.forgetOldEntries(now);
+    for (const { outgoing } of plan) if (outgoing.kind === "execute") this.claimed.set(outgoing.taskId, { version: outgoing.version, at: now });
     const forwards: Forward[] = [];
     for (const d of plan) {
       if (d.to !== "stream" || d.stream.connection) continue;
@@ -263,6 +279,7 @@ export class Dispatcher {
   private deliver(delivery: Delivery): void {
     const { logger, metrics } = this.deps;
     const { outgoing } = delivery;
+    if (outgoing.kind === "execute" && this.claimed.get(outgoing.taskId)?.version === outgoing.version) this.claimed.delete(outgoing.taskId);
     const reoffer = outgoing.kind === "execute" && this.reoffering.delete(outgoing.taskId);
     if (
       outgoing.kind === "execute" &&
@@ -385,8 +402,8 @@ export class Dispatcher {
     if (room === 0) return;
     const { offers, backlogging } = this;
     const now = this.deps.clock.now();
-    this.forgetOldForwards(now);
-    const wasForwarded = (id: string, version: number) => this.wasForwarded(id, version);
+    this.forgetOldEntries(now);
+    const onItsWay = (id: string, version: number) => this.wasForwarded(id, version) || this.wasClaimed(id, version);
     const queuedIds: string[] = [];
     this.run("offering the backlog failed", function* (tx) {
       let left = room;
@@ -394,7 +411,7 @@ export class Dispatcher {
       let more = false;
       for (const task of yield* tx.pendingTasksForGroup(group, BACKLOG_BATCH)) {
         const until = delayedUntil(task.tags);
-        if ((until !== undefined && now < until) || offers.has(task.id) || wasForwarded(task.id, task.version)) continue;
+        if ((until !== undefined && now < until) || offers.has(task.id) || onItsWay(task.id, task.version)) continue;
         if (left === 0) {
           more = true;
           break;
