@@ -8,6 +8,7 @@ import type { Committer } from "../store/commit/committer";
 import type { Op } from "../store/op";
 import type { Forward, Outgoing, TaskEvent, Tx } from "../store/store";
 import { Offers, type Offer } from "./offers";
+import { RecentExecutes } from "./recent-executes";
 import { type StreamDirectory, type StreamRef, routeWithin, streamKey } from "./streams";
 
 const CLAIM_BATCH = 100;
@@ -94,14 +95,14 @@ export class Dispatcher {
    * replica that routed one keeps its offer (and re-offers it), so only this replica's backlog
    * passes need to know of it.
    */
-  private readonly forwarded = new Map<string, { version: number; at: number }>();
+  private readonly forwarded = new RecentExecutes(FORWARDED_MEMORY_MS);
   /**
    * Executes claimed by a transaction here and not delivered yet, by task. The claim runs before
    * the commit, the delivery after it: on PostgreSQL a backlog pass can read a task whose creating
    * transaction has committed in that gap, and must leave it alone, or the task is offered twice.
-   * An entry whose transaction rolled back is never delivered; it expires with the forwarded ones.
+   * An entry whose transaction rolled back is never delivered; it expires.
    */
-  private readonly claimed = new Map<string, { version: number; at: number }>();
+  private readonly claimed = new RecentExecutes(FORWARDED_MEMORY_MS);
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -122,7 +123,7 @@ export class Dispatcher {
 
   /** A task was acquired: its offer is answered, and its stream has room for more backlog. */
   acquired(taskId: string): void {
-    this.forwarded.delete(taskId);
+    this.forwarded.forget(taskId);
     const offer = this.offers.forget(taskId);
     if (offer && this.backlogged.has(offer.stream.group)) this.scheduleBacklog(offer.stream.group);
   }
@@ -152,24 +153,9 @@ export class Dispatcher {
     const now = this.deps.clock.now();
     const own = this.offers.get(taskId);
     if (own?.version === version && own.sentAt >= now - DUPLICATE_WITHIN_MS) return false;
-    if (this.forwarded.size >= 1000) this.forgetOldEntries(now);
-    this.forwarded.set(taskId, { version, at: now });
+    if (this.forwarded.size >= 1000) this.forwarded.sweep(now);
+    this.forwarded.note(taskId, version, now);
     return true;
-  }
-
-  private wasForwarded(taskId: string, version: number): boolean {
-    const entry = this.forwarded.get(taskId);
-    return entry !== undefined && entry.version === version && entry.at >= this.deps.clock.now() - FORWARDED_MEMORY_MS;
-  }
-
-  private wasClaimed(taskId: string, version: number): boolean {
-    const entry = this.claimed.get(taskId);
-    return entry !== undefined && entry.version === version && entry.at >= this.deps.clock.now() - FORWARDED_MEMORY_MS;
-  }
-
-  private forgetOldEntries(now: number): void {
-    for (const [taskId, entry] of this.forwarded) if (entry.at < now - FORWARDED_MEMORY_MS) this.forwarded.delete(taskId);
-    for (const [taskId, entry] of this.claimed) if (entry.at < now - FORWARDED_MEMORY_MS) this.claimed.delete(taskId);
   }
 
   pause(): void {
@@ -221,8 +207,8 @@ export class Dispatcher {
     const planned = new Map<string, number>();
     const plan = batch.map((outgoing) => this.route(outgoing, planned));
     const now = this.deps.clock.now();
-    if (this.claimed.size >= 1000) this.forgetOldEntries(now);
-    for (const { outgoing } of plan) if (outgoing.kind === "execute") this.claimed.set(outgoing.taskId, { version: outgoing.version, at: now });
+    if (this.claimed.size >= 1000) this.claimed.sweep(now);
+    for (const { outgoing } of plan) if (outgoing.kind === "execute") this.claimed.note(outgoing.taskId, outgoing.version, now);
     const forwards: Forward[] = [];
     for (const d of plan) {
       if (d.to !== "stream" || d.stream.connection) continue;
@@ -279,12 +265,12 @@ export class Dispatcher {
   private deliver(delivery: Delivery): void {
     const { logger, metrics } = this.deps;
     const { outgoing } = delivery;
-    if (outgoing.kind === "execute" && this.claimed.get(outgoing.taskId)?.version === outgoing.version) this.claimed.delete(outgoing.taskId);
+    if (outgoing.kind === "execute") this.claimed.forget(outgoing.taskId, outgoing.version);
     const reoffer = outgoing.kind === "execute" && this.reoffering.delete(outgoing.taskId);
     if (
       outgoing.kind === "execute" &&
       this.backlogging.delete(outgoing.taskId) &&
-      (this.offers.get(outgoing.taskId)?.version === outgoing.version || this.wasForwarded(outgoing.taskId, outgoing.version))
+      (this.offers.get(outgoing.taskId)?.version === outgoing.version || this.forwarded.has(outgoing.taskId, outgoing.version, this.deps.clock.now()))
     ) {
       logger.debug({ ...fields(outgoing) }, "backlog offer skipped: the task was offered meanwhile");
       return;
@@ -402,8 +388,10 @@ export class Dispatcher {
     if (room === 0) return;
     const { offers, backlogging } = this;
     const now = this.deps.clock.now();
-    this.forgetOldEntries(now);
-    const onItsWay = (id: string, version: number) => this.wasForwarded(id, version) || this.wasClaimed(id, version);
+    this.forwarded.sweep(now);
+    this.claimed.sweep(now);
+    const { forwarded, claimed } = this;
+    const onItsWay = (id: string, version: number) => forwarded.has(id, version, now) || claimed.has(id, version, now);
     const queuedIds: string[] = [];
     this.run("offering the backlog failed", function* (tx) {
       let left = room;

@@ -92,9 +92,9 @@ function* fulfillOwnTask(ctx: OpContext, id: string, state: Settlement["state"])
 
 /**
  * Puts a task back in line: pending at the same version, retried after RETRY, and its execute
- * queued to the promise's target now. Used by release, resume, continue and lapsed leases.
+ * queued to the promise's target now; returns that target. Used by release, resume, continue and
+ * lapsed leases.
  */
-/** Puts the task back in line and queues its execute; returns where the execute goes (its target). */
 export function* makePending(ctx: OpContext, task: TaskRow): Op<string | undefined> {
   yield* ctx.tx.putTask({ id: task.id, state: "pending", version: task.version, timeoutType: 0, timeoutAt: ctx.now + ctx.retryTimeout });
   return yield* enqueueExecute(ctx, task.id, task.version);
