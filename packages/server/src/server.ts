@@ -275,7 +275,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     close: () =>
       (closing ??= (async () => {
         await metricsListener?.close();
-        await app.close();
+        // app.close() waits for every connection to end, and Node closes only the connections idle
+        // at that moment: a keep-alive connection busy then stays open until its client's next
+        // request (answered 503) or the keep-alive timeout, seconds later. Close each as it idles.
+        const closeIdle = setInterval(() => app.server.closeIdleConnections(), 25);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(closeIdle);
+        }
         await cluster?.stop();
         await store.close();
         logger.info("server stopped");

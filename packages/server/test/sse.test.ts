@@ -2,12 +2,13 @@
 // Loops run on the wall clock here; every test has its own server on port 0.
 
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../src/index";
 import {
   W,
   createData,
+  envelope,
   eventually,
   executes,
   openSse,
@@ -359,6 +360,34 @@ describe.concurrent("§15.13 SSE and routing (live)", () => {
     await ts.close();
     await s.waitUntil(() => s.ended, 2000, "stream end");
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("graceful shutdown: a keep-alive connection busy when close() begins is closed once its answer is out", async ({ onTestFinished }) => {
+    // Node closes only the connections idle when the server starts closing; one mid-request then
+    // would otherwise stay open after its answer until the client's next request or the
+    // keep-alive timeout, and close() (the process's exit on SIGTERM) would wait for it.
+    const ts = await startTestServer({ keepaliveInterval: 100 });
+    onTestFinished(() => ts.close());
+    const body = JSON.stringify(envelope("promise.get", { id: "missing" }));
+    const { port } = new URL(ts.url);
+    const socket = net.connect(Number(port), "127.0.0.1");
+    onTestFinished(() => void socket.destroy());
+    let received = "";
+    socket.on("data", (chunk) => (received += chunk.toString("utf8")));
+    const socketClosed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    // The head and half the body: the request is in progress when close() begins.
+    socket.write(`POST / HTTP/1.1\r\nhost: x\r\nconnection: keep-alive\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    await sleep(100);
+    let closed = false;
+    const closing = ts.close().then(() => (closed = true));
+    await sleep(100);
+    expect(closed, "close() waits for the request in progress").toBe(false);
+    socket.write(body.slice(10));
+    await socketClosed;
+    await closing;
+    expect(received).toMatch(/^HTTP\/1\.1 404 /); // the answer came whole before the close
+    expect(received).toContain('"status":404');
   });
 
   it("§7.4: an http:// target receives the execute as a JSON POST", async ({ onTestFinished }) => {
