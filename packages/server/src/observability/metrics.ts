@@ -1,5 +1,6 @@
 import { parseAddress } from "@resonate-compat/protocol";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import { type CounterSeries, type HistogramSeries, LiveCounter, LiveHistogram } from "./live-series";
 
 // The server's Prometheus metrics. One Registry per server instance (tests start several servers in
 // one process; the global registry would mix them). Names follow the reference server where it has
@@ -24,31 +25,38 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly scrapeHooks: (() => Promise<void>)[] = [];
 
-  private readonly requests = new Counter({
+  // The series the request path and the commits touch: plain numbers, read when scraped.
+  private readonly requests = new LiveCounter(this.registry, {
     name: "resonate_request_total",
     help: "Protocol requests answered, by kind and response status",
     labelNames: ["kind", "status"] as const,
-    registers: [this.registry],
   });
-  private readonly requestDuration = new Histogram({
+  private readonly requestDuration = new LiveHistogram(this.registry, {
     name: "resonate_request_duration_seconds",
     help: "Time to answer a protocol request (parse, transaction, commit), by kind",
-    labelNames: ["kind"] as const,
+    labelName: "kind",
     buckets: REQUEST_BUCKETS,
-    registers: [this.registry],
   });
-  private readonly messages = new Counter({
+  private readonly messages = new LiveCounter(this.registry, {
     name: "resonate_messages_total",
     help: "Execute and unblock messages claimed from the outbox for delivery, by kind",
     labelNames: ["kind"] as const,
-    registers: [this.registry],
   });
-  private readonly deliveries = new Counter({
+  private readonly deliveries = new LiveCounter(this.registry, {
     name: "resonate_deliveries_total",
     help: "Claimed messages by outcome: sent on a stream of this replica, forwarded to another replica, pushed over http, or dropped",
     labelNames: ["status"] as const,
-    registers: [this.registry],
   });
+  private readonly batchSize = new LiveHistogram(this.registry, {
+    name: "resonate_store_batch_size",
+    help: "Jobs (requests, background passes) per committed transaction: the group commit's batch on SQLite, 1 on PostgreSQL",
+    buckets: BATCH_BUCKETS,
+  }).series();
+  private readonly commitDuration = new LiveHistogram(this.registry, {
+    name: "resonate_store_commit_duration_seconds",
+    help: "Time from the start of a write transaction to its commit, with its jobs and the claim of its messages",
+    buckets: COMMIT_BUCKETS,
+  }).series();
   private readonly schedulePromises = new Counter({
     name: "resonate_schedule_promises_total",
     help: "Promises created by schedules firing",
@@ -72,43 +80,25 @@ export class Metrics {
     labelNames: ["group"] as const,
     registers: [this.registry],
   });
-  private readonly batchSize = new Histogram({
-    name: "resonate_store_batch_size",
-    help: "Jobs (requests, background passes) per committed transaction: the group commit's batch on SQLite, 1 on PostgreSQL",
-    buckets: BATCH_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly commitDuration = new Histogram({
-    name: "resonate_store_commit_duration_seconds",
-    help: "Time from the start of a write transaction to its commit, with its jobs and the claim of its messages",
-    buckets: COMMIT_BUCKETS,
-    registers: [this.registry],
-  });
-
-  // prom-client hashes the label object on every call; the request path keeps each series' child
-  // instead (a few µs per request less). Label values are few, so these maps stay small.
-  private readonly requestChildren = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-  private readonly messageChildren = new Map<string, { inc(): void }>();
-  private readonly deliveryChildren = new Map<string, { inc(): void }>();
+  // Each label set's series, found once (label values are few, so these maps stay small).
+  private readonly requestSeries = new Map<string, Map<number, { count: CounterSeries; duration: HistogramSeries }>>();
+  private readonly messageSeries = new Map<string, CounterSeries>();
+  private readonly deliverySeries = new Map<string, CounterSeries>();
 
   /** One protocol request answered. `kind` must be a known kind (or "unknown"): it is a label. */
   request(kind: string, status: number, seconds: number): void {
-    const key = `${kind} ${status}`;
-    let child = this.requestChildren.get(key);
-    if (!child) {
-      child = { count: this.requests.labels(kind, String(status)), duration: this.requestDuration.labels(kind) };
-      this.requestChildren.set(key, child);
-    }
-    child.count.inc();
-    child.duration.observe(seconds);
+    const ofKind = child(this.requestSeries, kind, () => new Map<number, { count: CounterSeries; duration: HistogramSeries }>());
+    const series = child(ofKind, status, () => ({ count: this.requests.series({ kind, status: String(status) }), duration: this.requestDuration.series(kind) }));
+    series.count.value++;
+    series.duration.observe(seconds);
   }
 
   message(kind: "execute" | "unblock"): void {
-    child(this.messageChildren, kind, () => this.messages.labels(kind)).inc();
+    child(this.messageSeries, kind, () => this.messages.series({ kind })).value++;
   }
 
   delivery(status: DeliveryStatus): void {
-    child(this.deliveryChildren, status, () => this.deliveries.labels(status)).inc();
+    child(this.deliverySeries, status, () => this.deliveries.series({ status })).value++;
   }
 
   schedulesFired(n: number): void {
@@ -178,7 +168,7 @@ function groupOf(target: string | undefined): string {
   return address?.scheme === "poll" ? address.group : "";
 }
 
-function child<C>(cache: Map<string, C>, key: string, make: () => C): C {
+function child<K, C>(cache: Map<K, C>, key: K, make: () => C): C {
   let found = cache.get(key);
   if (found === undefined) {
     found = make();
