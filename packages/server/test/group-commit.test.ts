@@ -90,6 +90,32 @@ describe("GroupCommit", () => {
     expect([exists("before"), exists("doomed"), exists("after")]).toEqual([true, false, true]);
   });
 
+  it("a batch whose jobs all succeed runs without savepoints; one with a failing job runs again, each job in a savepoint", async () => {
+    let attempts = 0;
+    const counting = {
+      transactSync: <T>(op: (tx: Tx) => Op<T>) =>
+        store.transactSync((tx) => op(new Proxy(tx, { get: (t, k) => (k === "attempt" && attempts++, Reflect.get(t, k, t)) }))),
+    };
+    const commits = new GroupCommit(counting);
+    await Promise.all(["s1", "s2"].map((id) => commits.submit((tx) => tx.insertPromise(promise(id)))));
+    expect(attempts).toBe(0);
+    let firstRuns = 0;
+    const outcomes = await Promise.allSettled([
+      commits.submit(function* (tx) {
+        firstRuns++;
+        yield* tx.insertPromise(promise("f1"));
+      }),
+      commits.submit(function* () {
+        throw new Error("bug");
+      }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
+    expect((outcomes[1] as PromiseRejectedResult).reason.message).toBe("bug");
+    expect(attempts).toBe(2);
+    expect(firstRuns).toBe(2); // its first run was rolled back with the batch
+    expect(exists("f1")).toBe(true);
+  });
+
   it("a lone job that throws is rolled back", async () => {
     const commits = new GroupCommit(store);
     await expect(commits.submit(function* (tx) {

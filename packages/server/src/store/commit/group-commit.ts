@@ -10,6 +10,15 @@ export interface SyncTransactor {
 /** The most jobs one transaction takes; more wait for the next batch, so no commit grows unbounded. */
 const MAX_BATCH = 256;
 
+/** A job of a batch run without savepoints threw (as opposed to the commit failing). */
+class JobFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super("a job of the batch threw");
+  }
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 interface Job {
   run: (tx: Tx) => Op<unknown>;
   resolve: (value: unknown) => void;
@@ -22,8 +31,13 @@ interface Job {
  * that transaction has committed — nothing is acknowledged before it is durable, but N concurrent
  * requests share one BEGIN/COMMIT and one write of the pages they touch instead of N.
  *
- * Each job runs in its own savepoint, so a job that throws is rolled back alone and only its caller
- * sees the error; a failed commit fails every job of the batch (none of their writes happened).
+ * A job that throws is rolled back alone and only its caller sees the error; a failed commit fails
+ * every job of the batch (none of their writes happened). Jobs rarely throw (answers such as 404 or
+ * 409 are replies, not errors), so a batch first runs without savepoints — SQLite copies every page
+ * a savepoint changes again into its statement journal, and a batch's jobs touch the same few index
+ * pages over and over. Only when a job threw is the batch rolled back and run again, each job in a
+ * savepoint of its own. Running a job twice is safe: as on PostgreSQL, where a conflicting
+ * transaction is retried, a job changes nothing outside its transaction.
  */
 export class GroupCommit<F = void> implements Committer {
   private queue: Job[] = [];
@@ -61,39 +75,56 @@ export class GroupCommit<F = void> implements Committer {
   }
 
   private commit(batch: Job[]): void {
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    let finished: F | undefined;
-    const hooks = this.hooks;
     const started = this.observe ? performance.now() : 0;
+    let done: { outcomes: Outcome[]; finished: F | undefined };
     try {
-      finished = this.store.transactSync(function* (tx) {
-        if (batch.length === 1) {
-          // No savepoint needed: if the lone job throws, the whole transaction rolls back.
-          outcomes.push({ ok: true, value: yield* batch[0]!.run(tx) });
-        } else {
-          for (const job of batch) {
-            let value: unknown;
-            const error = yield* tx.attempt(function* () {
-              value = yield* job.run(tx);
-            });
-            outcomes.push(error === undefined ? { ok: true, value } : { ok: false, error });
-          }
-        }
-        return hooks ? yield* hooks.beforeCommit(tx) : undefined;
-      });
+      try {
+        done = this.run(batch, false);
+      } catch (error) {
+        if (!(error instanceof JobFailed)) throw error;
+        // A lone job's error is its own; in a batch, find whose it was, each job in a savepoint.
+        if (batch.length === 1) throw error.cause;
+        done = this.run(batch, true);
+      }
     } catch (error) {
       // The transaction rolled back (a failed commit, or the lone job threw): nobody's writes exist.
       for (const job of batch) job.reject(error);
       return;
     }
+    const { outcomes, finished } = done;
     this.stats.batches++;
     this.stats.jobs += batch.length;
     this.observe?.(batch.length, (performance.now() - started) / 1000);
-    if (hooks) hooks.afterCommit(finished as F);
+    this.hooks?.afterCommit(finished as F);
     batch.forEach((job, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) job.resolve(outcome.value);
       else job.reject(outcome.error);
     });
+  }
+
+  /** The batch in one transaction; with `isolate`, each job in a savepoint, so that one may fail alone. */
+  private run(batch: Job[], isolate: boolean): { outcomes: Outcome[]; finished: F | undefined } {
+    const outcomes: Outcome[] = [];
+    const hooks = this.hooks;
+    const finished = this.store.transactSync(function* (tx) {
+      for (const job of batch) {
+        if (!isolate) {
+          try {
+            outcomes.push({ ok: true, value: yield* job.run(tx) });
+          } catch (error) {
+            throw new JobFailed(error);
+          }
+          continue;
+        }
+        let value: unknown;
+        const error = yield* tx.attempt(function* () {
+          value = yield* job.run(tx);
+        });
+        outcomes.push(error === undefined ? { ok: true, value } : { ok: false, error });
+      }
+      return hooks ? yield* hooks.beforeCommit(tx) : undefined;
+    });
+    return { outcomes, finished };
   }
 }
