@@ -9,7 +9,11 @@
 // within a pair, in turn order A B, then B A, …; the report gives each pair's ratio to the first
 // server and their median.
 //
-// usage: pnpm --filter @resonate-compat/bench cpu-pairs <label>=<server main.ts>[,<flag>…] … [--pairs 8] [--n 6000]
+// With --gc the servers run under V8's --trace-gc-nvp and each run also reports its garbage
+// collection per invocation (scavenges, bytes promoted to the old generation, pauses): the place the
+// redesign's extra CPU went (docs/performance.md, "The redesign alone").
+//
+// usage: pnpm --filter @resonate-compat/bench cpu-pairs <label>=<server main.ts>[,<flag>…] … [--pairs 8] [--n 6000] [--gc]
 //   e.g. cpu-pairs before=/tmp/old/packages/server/src/main.ts after=packages/server/src/main.ts off=packages/server/src/main.ts,--history,off
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -18,10 +22,11 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { CHILDREN_DIR, Child, TSX_LOADER, childEnv } from "../procs";
 import { freePort, waitReady } from "../server";
+import { type GcFigures, gcFigures } from "./gc-trace";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { pairs: { type: "string", default: "8" }, n: { type: "string", default: "6000" } },
+  options: { pairs: { type: "string", default: "8" }, n: { type: "string", default: "6000" }, gc: { type: "boolean", default: false } },
 });
 const servers = positionals.map((spec) => {
   const [label, rest] = spec.split("=", 2);
@@ -40,12 +45,18 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
 }
 
-async function run(server: (typeof servers)[number], round: number): Promise<number> {
+interface RunFigures {
+  cpuMsPerInvocation: number;
+  gc?: GcFigures;
+}
+
+async function run(server: (typeof servers)[number], round: number): Promise<RunFigures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpu-pairs-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = ["--import", TSX_LOADER, server.main, "--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, "s.db"), "--log-level", "warn", ...server.flags];
-  const child = new Child(server.label, process.execPath, args, { env: childEnv(), logFile: path.join(dir, "server.log") });
+  const args = [...(values.gc ? ["--trace-gc-nvp"] : []), "--import", TSX_LOADER, server.main, "--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, "s.db"), "--log-level", "warn", ...server.flags];
+  const log = path.join(dir, "server.log");
+  const child = new Child(server.label, process.execPath, args, { env: childEnv(), logFile: log });
   try {
     await waitReady(url, child, 30_000);
     const plan = { mode: "burst", n, window: 64, warmup: WARMUP, func: "noop", idPrefix: `r${round}`, target: "poll://any@workers", out: path.join(dir, "out.json") };
@@ -55,6 +66,10 @@ async function run(server: (typeof servers)[number], round: number): Promise<num
     });
     let started = 0;
     let used = Number.NaN;
+    // The GC trace goes to the server's log: the part written while the client ran is its figures.
+    let logFrom = 0;
+    let logTo = 0;
+    const logSize = () => (fs.existsSync(log) ? fs.statSync(log).size : 0);
     let pending = "";
     client.stdout.setEncoding("utf8");
     client.stdout.on("data", (chunk: string) => {
@@ -62,13 +77,21 @@ async function run(server: (typeof servers)[number], round: number): Promise<num
       for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        if (line.includes('"event":"ready"')) started = cpuMs(child.pid!);
-        if (line.includes('"event":"done"')) used = cpuMs(child.pid!) - started;
+        if (line.includes('"event":"ready"')) {
+          started = cpuMs(child.pid!);
+          logFrom = logSize();
+        }
+        if (line.includes('"event":"done"')) {
+          used = cpuMs(child.pid!) - started;
+          logTo = logSize();
+        }
       }
     });
     await new Promise((resolve) => client.on("exit", resolve));
     if (Number.isNaN(used)) throw new Error(`${server.label}: the client ended without "done"`);
-    return used / (n + WARMUP);
+    const figures: RunFigures = { cpuMsPerInvocation: used / (n + WARMUP) };
+    if (values.gc) figures.gc = gcFigures(fs.readFileSync(log, "utf8").slice(logFrom, logTo));
+    return figures;
   } finally {
     await child.stop("SIGTERM", 10_000);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -77,14 +100,37 @@ async function run(server: (typeof servers)[number], round: number): Promise<num
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ratios = new Map(servers.slice(1).map((s) => [s.label, [] as number[]]));
+const gcRuns = new Map(servers.map((s) => [s.label, [] as GcFigures[]]));
+const invocations = n + WARMUP;
 for (let round = 0; round < pairs; round++) {
   const order = round % 2 === 0 ? servers : [...servers].reverse();
-  const ms = new Map<string, number>();
-  for (const server of order) ms.set(server.label, await run(server, round));
-  const base = ms.get(servers[0]!.label)!;
-  for (const s of servers.slice(1)) ratios.get(s.label)!.push(ms.get(s.label)! / base);
-  const cells = servers.map((s) => `${s.label} ${ms.get(s.label)!.toFixed(3)}`).join("  ");
-  const rel = servers.slice(1).map((s) => `${s.label}/${servers[0]!.label} ${(ms.get(s.label)! / base).toFixed(3)}`).join("  ");
+  const figures = new Map<string, RunFigures>();
+  for (const server of order) figures.set(server.label, await run(server, round));
+  const ms = (label: string) => figures.get(label)!.cpuMsPerInvocation;
+  const base = ms(servers[0]!.label);
+  for (const s of servers.slice(1)) ratios.get(s.label)!.push(ms(s.label) / base);
+  const cells = servers.map((s) => `${s.label} ${ms(s.label).toFixed(3)}`).join("  ");
+  const rel = servers.slice(1).map((s) => `${s.label}/${servers[0]!.label} ${(ms(s.label) / base).toFixed(3)}`).join("  ");
   process.stdout.write(`pair ${round + 1}: server CPU ms per invocation: ${cells}   ${rel}\n`);
+  if (values.gc) {
+    for (const s of servers) {
+      const gc = figures.get(s.label)!.gc!;
+      gcRuns.get(s.label)!.push(gc);
+      process.stdout.write(`        ${s.label}: ${describeGc(gc)}\n`);
+    }
+  }
 }
 for (const [label, list] of ratios) process.stdout.write(`median of the pairs, ${label}/${servers[0]!.label}: ${median(list).toFixed(3)}\n`);
+if (values.gc) {
+  for (const [label, runs] of gcRuns) {
+    const pick = (f: (g: GcFigures) => number) => median(runs.map(f));
+    process.stdout.write(
+      `median GC, ${label}: ${pick((g) => (g.scavenges * 1000) / invocations).toFixed(1)} scavenges per 1,000 invocations, ` +
+        `${pick((g) => g.promotedBytes / invocations / 1024).toFixed(2)} KB promoted and ${pick((g) => (g.pauseMs * 1000) / invocations).toFixed(1)} µs of pauses per invocation\n`,
+    );
+  }
+}
+
+function describeGc(gc: GcFigures): string {
+  return `${gc.scavenges} scavenges, ${gc.markCompacts} mark-compacts, ${(gc.promotedBytes / invocations / 1024).toFixed(2)} KB promoted per invocation, ${((gc.pauseMs * 1000) / invocations).toFixed(1)} µs of GC pauses per invocation`;
+}
