@@ -5,7 +5,8 @@ import { z } from "zod";
 import type { Clock } from "../clock";
 import type { StreamDirectory } from "../delivery/streams";
 import { GROUP_SCRAPE_LIMIT } from "../observability/group-gauges";
-import type { Store } from "../store/store";
+import type { Op } from "../store/op";
+import type { Store, StoredTaskEvent, TaskGroupCounts, TaskRow, Tx } from "../store/store";
 import { adminGuard } from "./admin-guard";
 import type { Authenticator } from "./auth";
 
@@ -77,9 +78,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       const query = parse(historyQuery, request, reply);
       if (!query) return reply;
       const { id } = request.params;
-      const { task, events } = await deps.store.transact(function* (tx) {
-        return { task: yield* tx.getTask(id), events: yield* tx.taskEvents(id, query.limit) };
-      });
+      const { task, events } = await deps.store.transact((tx) => taskWithHistory(tx, id, query.limit));
       if (!task && events.length === 0) return reply.code(404).send({ error: `no task ${id} and no history for it` });
       return {
         id,
@@ -145,9 +144,7 @@ function parse<T>(schema: z.ZodType<T>, request: FastifyRequest, reply: FastifyR
 
 /** Every group with a worker or a live task: its workers (from the stream directory) and its backlog. */
 export async function groups(deps: AdminDeps, only: string | undefined): Promise<{ groups: GroupView[] }> {
-  const { counts, leases } = await deps.store.transact(function* (tx) {
-    return { counts: yield* tx.taskGroups(GROUP_SCRAPE_LIMIT), leases: yield* tx.countLeases() };
-  });
+  const { counts, leases } = await deps.store.transact(groupCounts);
   const now = deps.clock.now();
   const views = new Map<string, GroupView>();
   const view = (group: string) => {
@@ -194,40 +191,53 @@ export interface TreeNode {
  * origin's promises a page at a time, up to `limit`.
  */
 async function callTree(store: Store, id: string, limit: number): Promise<{ root: TreeNode; nodes: number; truncated: boolean } | undefined> {
-  return store.transact(function* (tx) {
-    const top = yield* tx.getPromise(id);
-    if (!top) return undefined;
-    const origin = top.tags[TAG.origin] ?? id;
-    const members: PromiseRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = yield* tx.searchPromises({ tags: { [TAG.origin]: origin }, limit: Math.min(500, limit - members.length), ...(cursor !== undefined && { cursor }) });
-      members.push(...page.items);
-      cursor = page.cursor;
-    } while (cursor !== undefined && members.length < limit);
-    const node = (p: PromiseRecord): TreeNode => ({
-      id: p.id,
-      state: p.state,
-      createdAt: p.createdAt,
-      ...(p.settledAt !== undefined && { settledAt: p.settledAt }),
-      ...(p.tags[TAG.target] !== undefined && { target: p.tags[TAG.target] }),
-      children: [],
-    });
-    const nodes = new Map<string, TreeNode>([[top.id, node(top)]]);
-    for (const p of members) if (!nodes.has(p.id)) nodes.set(p.id, node(p));
-    for (const p of members) {
-      const parent = p.tags[TAG.parent];
-      if (p.id === top.id || parent === undefined || parent === p.id) continue;
-      nodes.get(parent)?.children.push(nodes.get(p.id)!);
-    }
-    for (const n of nodes.values()) n.children.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-    const root = nodes.get(top.id)!;
-    let size = 0;
-    const walk = (n: TreeNode) => {
-      size++;
-      n.children.forEach(walk);
-    };
-    walk(root);
-    return { root, nodes: size, truncated: cursor !== undefined };
+  return store.transact((tx) => readTree(tx, id, limit));
+}
+
+function* readTree(tx: Tx, id: string, limit: number): Op<{ root: TreeNode; nodes: number; truncated: boolean } | undefined> {
+  const top = yield* tx.getPromise(id);
+  if (!top) return undefined;
+  const origin = top.tags[TAG.origin] ?? id;
+  const members: PromiseRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = yield* tx.searchPromises({ tags: { [TAG.origin]: origin }, limit: Math.min(500, limit - members.length), ...(cursor !== undefined && { cursor }) });
+    members.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined && members.length < limit);
+  const node = (p: PromiseRecord): TreeNode => ({
+    id: p.id,
+    state: p.state,
+    createdAt: p.createdAt,
+    ...(p.settledAt !== undefined && { settledAt: p.settledAt }),
+    ...(p.tags[TAG.target] !== undefined && { target: p.tags[TAG.target] }),
+    children: [],
   });
+  const nodes = new Map<string, TreeNode>([[top.id, node(top)]]);
+  for (const p of members) if (!nodes.has(p.id)) nodes.set(p.id, node(p));
+  for (const p of members) {
+    const parent = p.tags[TAG.parent];
+    if (p.id === top.id || parent === undefined || parent === p.id) continue;
+    nodes.get(parent)?.children.push(nodes.get(p.id)!);
+  }
+  for (const n of nodes.values()) n.children.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  const root = nodes.get(top.id)!;
+  let size = 0;
+  const walk = (n: TreeNode) => {
+    size++;
+    n.children.forEach(walk);
+  };
+  walk(root);
+  return { root, nodes: size, truncated: cursor !== undefined };
+}
+
+// Read-only transactions of the endpoints above, declared once rather than as a generator closure
+// per request (see store/op.ts).
+
+function* taskWithHistory(tx: Tx, id: string, limit: number): Op<{ task: TaskRow | undefined; events: StoredTaskEvent[] }> {
+  return { task: yield* tx.getTask(id), events: yield* tx.taskEvents(id, limit) };
+}
+
+function* groupCounts(tx: Tx): Op<{ counts: TaskGroupCounts[]; leases: Map<string, number> }> {
+  return { counts: yield* tx.taskGroups(GROUP_SCRAPE_LIMIT), leases: yield* tx.countLeases() };
 }

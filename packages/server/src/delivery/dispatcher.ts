@@ -188,7 +188,7 @@ export class Dispatcher {
   /** Claims and sends what waits in the outbox (an empty transaction whose commit hook claims). */
   async drain(): Promise<void> {
     if (this.paused || this.stopped) return;
-    await this.run("claiming outgoing messages failed", function* () {});
+    await this.run("claiming outgoing messages failed", nothing);
   }
 
   /**
@@ -350,14 +350,7 @@ export class Dispatcher {
       this.reoffering.delete(id);
       this.offers.forget(id);
     };
-    this.run("re-offer failed", function* (tx) {
-      for (const offer of offers) {
-        const task = yield* tx.getTask(offer.taskId);
-        if (task?.state === "pending" && task.version === offer.version) {
-          yield* tx.enqueueExecute(offer.taskId, offer.version, offer.address);
-        }
-      }
-    }).then(
+    this.run("re-offer failed", (tx) => queueReoffers(tx, offers)).then(
       () => {
         // What was not pending any more (acquired, maybe through another replica) is answered.
         for (const id of ids) if (this.reoffering.has(id)) forget(id);
@@ -393,25 +386,7 @@ export class Dispatcher {
     const { forwarded, claimed } = this;
     const onItsWay = (id: string, version: number) => forwarded.has(id, version, now) || claimed.has(id, version, now);
     const queuedIds: string[] = [];
-    this.run("offering the backlog failed", function* (tx) {
-      let left = room;
-      let queued = 0;
-      let more = false;
-      for (const task of yield* tx.pendingTasksForGroup(group, BACKLOG_BATCH)) {
-        const until = delayedUntil(task.tags);
-        if ((until !== undefined && now < until) || offers.has(task.id) || onItsWay(task.id, task.version)) continue;
-        if (left === 0) {
-          more = true;
-          break;
-        }
-        yield* tx.enqueueExecute(task.id, task.version, task.target);
-        backlogging.add(task.id);
-        queuedIds.push(task.id);
-        left--;
-        queued++;
-      }
-      return { queued, more };
-    }).then((outcome) => {
+    this.run("offering the backlog failed", (tx) => queueBacklog(tx, { group, room, now, offers, backlogging, queuedIds, onItsWay })).then((outcome) => {
       for (const id of queuedIds) backlogging.delete(id);
       if (!outcome) return;
       if (outcome.more) this.backlogged.add(group);
@@ -482,4 +457,55 @@ export function fields(outgoing: Outgoing): Record<string, unknown> {
   return outgoing.kind === "execute"
     ? { kind: "execute", task: outgoing.taskId, version: outgoing.version, address: outgoing.address }
     : { kind: "unblock", promise: outgoing.promise.id, address: outgoing.address };
+}
+
+// The dispatcher's jobs, declared once rather than as a generator closure per run (see store/op.ts).
+
+/** An empty job: its commit hook claims what waits in the outbox. */
+// eslint-disable-next-line require-yield
+function* nothing(): Op<void> {}
+
+/** Queues the execute of each offer again whose task is still pending at the offered version. */
+function* queueReoffers(tx: Tx, offers: Offer[]): Op<void> {
+  for (const offer of offers) {
+    const task = yield* tx.getTask(offer.taskId);
+    if (task?.state === "pending" && task.version === offer.version) {
+      yield* tx.enqueueExecute(offer.taskId, offer.version, offer.address);
+    }
+  }
+}
+
+interface BacklogPass {
+  group: string;
+  /** Offers the group's streams have room for. */
+  room: number;
+  now: number;
+  offers: Offers;
+  /** Tasks whose backlog offer is on its way (filled here). */
+  backlogging: Set<string>;
+  /** The tasks queued by this pass (filled here). */
+  queuedIds: string[];
+  /** Whether the task's execute is on its way already (forwarded here, or claimed and not yet sent). */
+  onItsWay: (id: string, version: number) => boolean;
+}
+
+/** Queues executes for the group's pending tasks, at most `room`; says whether more are waiting. */
+function* queueBacklog(tx: Tx, pass: BacklogPass): Op<{ queued: number; more: boolean }> {
+  let left = pass.room;
+  let queued = 0;
+  let more = false;
+  for (const task of yield* tx.pendingTasksForGroup(pass.group, BACKLOG_BATCH)) {
+    const until = delayedUntil(task.tags);
+    if ((until !== undefined && pass.now < until) || pass.offers.has(task.id) || pass.onItsWay(task.id, task.version)) continue;
+    if (left === 0) {
+      more = true;
+      break;
+    }
+    yield* tx.enqueueExecute(task.id, task.version, task.target);
+    pass.backlogging.add(task.id);
+    pass.queuedIds.push(task.id);
+    left--;
+    queued++;
+  }
+  return { queued, more };
 }

@@ -148,19 +148,11 @@ export function* taskFence(ctx: OpContext, data: RequestData<"task.fence">): Op<
     if (!parsed.success) return fail(400, describeIssues(parsed.error, "Invalid action data"));
     const violation = createRuleViolation(parsed.data, ctx.strict);
     if (violation) return fail(400, violation);
-    run = function* () {
-      return { status: 200, data: { promise: (yield* createPromise(ctx, parsed.data)).promise } };
-    };
+    run = () => fencedCreate(ctx, parsed.data);
   } else if (action.kind === "promise.settle") {
     const parsed = promiseSettleSchema.safeParse(action.data);
     if (!parsed.success) return fail(400, describeIssues(parsed.error, "Invalid action data"));
-    const settleData = parsed.data;
-    run = function* () {
-      const promise = yield* tx.getPromise(settleData.id);
-      if (!promise) return { status: 404, data: "Promise not found" };
-      if (promise.state !== "pending") return { status: 200, data: { promise } };
-      return { status: 200, data: { promise: yield* settle(ctx, { ...settleData, settledAt: ctx.now }) } };
-    };
+    run = () => fencedSettle(ctx, parsed.data);
   } else {
     return fail(400, "Invalid fence action kind");
   }
@@ -177,6 +169,20 @@ export function* taskFence(ctx: OpContext, data: RequestData<"task.fence">): Op<
     action: { kind: action.kind, head: { corrId: ctx.corrId, status: inner.status, version: PROTOCOL_VERSION }, data: inner.data },
     preload: yield* preload(tx, promise),
   });
+}
+
+// The inner actions of task.fence, declared once rather than as a generator closure per request
+// (see store/op.ts).
+
+function* fencedCreate(ctx: OpContext, data: RequestData<"promise.create">): Op<{ status: number; data: unknown }> {
+  return { status: 200, data: { promise: (yield* createPromise(ctx, data)).promise } };
+}
+
+function* fencedSettle(ctx: OpContext, data: RequestData<"promise.settle">): Op<{ status: number; data: unknown }> {
+  const promise = yield* ctx.tx.getPromise(data.id);
+  if (!promise) return { status: 404, data: "Promise not found" };
+  if (promise.state !== "pending") return { status: 200, data: { promise } };
+  return { status: 200, data: { promise: yield* settle(ctx, { ...data, settledAt: ctx.now }) } };
 }
 
 export function* taskHeartbeat(ctx: OpContext, data: RequestData<"task.heartbeat">): Op<Reply> {

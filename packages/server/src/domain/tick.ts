@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Op } from "../store/op";
+import type { TaskRow } from "../store/store";
 import type { OpContext } from "./context";
 import { note, pruneHistory } from "./history";
 import { fireSchedule } from "./schedules";
@@ -65,26 +66,13 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResul
 
   const tasks = yield* tx.dueTasks(now, TICK_BATCH);
   for (const task of tasks) {
-    let target: string | undefined;
-    const error = yield* tx.attempt(function* () {
-      if (task.state === "pending") {
-        yield* tx.putTask({ ...task, timeoutAt: now + ctx.retryTimeout });
-        yield* note(ctx, { taskId: task.id, event: "retried", version: task.version });
-        yield* enqueueExecute(ctx, task.id, task.version);
-      } else if (task.state === "acquired") {
-        // The holder stopped heartbeating: the task goes back in line at the same version, so the
-        // next acquire bumps it and fences the old holder out.
-        target = yield* makePending(ctx, task);
-        yield* note(ctx, { taskId: task.id, event: "lapsed", version: task.version, ...(task.pid !== undefined && { pid: task.pid }), detail: { ttl: task.ttl } });
-      } else {
-        yield* tx.putTask({ id: task.id, state: task.state, version: task.version });
-      }
-    });
+    const outcome: { target?: string } = {};
+    const error = yield* tx.attempt(() => timeOutTask(ctx, task, outcome));
     skip("task", task.id, error);
     if (!error && task.state === "pending") result.retries++;
     if (!error && task.state === "acquired") {
       result.lapsed++;
-      result.lapsedTargets.push(target);
+      result.lapsedTargets.push(outcome.target);
     }
   }
 
@@ -94,13 +82,34 @@ export function* tick(ctx: OpContext, log?: Pick<Logger, "error">): Op<TickResul
     skip("schedule", schedule.id, error);
     if (!error) result.schedules++;
   }
-  const pruneError = yield* tx.attempt(function* () {
-    result.pruned = yield* pruneHistory(ctx);
-  });
+  const pruneError = yield* tx.attempt(() => pruneInto(ctx, result));
   if (pruneError) log?.error({ err: pruneError }, "timeout pass could not prune the dispatch history");
   yield* tx.setMarker(LAST_TICK, now);
   result.handled = due.length + tasks.length + schedules.length;
   return result;
+}
+
+/**
+ * A task past its timeout: a pending one is retried (its execute sent again), an acquired one whose
+ * holder stopped heartbeating goes back in line at the same version, so that the next acquire bumps
+ * it and fences the old holder out (its target lands in `outcome`).
+ */
+function* timeOutTask(ctx: OpContext, task: TaskRow, outcome: { target?: string }): Op<void> {
+  const { tx, now } = ctx;
+  if (task.state === "pending") {
+    yield* tx.putTask({ ...task, timeoutAt: now + ctx.retryTimeout });
+    yield* note(ctx, { taskId: task.id, event: "retried", version: task.version });
+    yield* enqueueExecute(ctx, task.id, task.version);
+  } else if (task.state === "acquired") {
+    outcome.target = yield* makePending(ctx, task);
+    yield* note(ctx, { taskId: task.id, event: "lapsed", version: task.version, ...(task.pid !== undefined && { pid: task.pid }), detail: { ttl: task.ttl } });
+  } else {
+    yield* tx.putTask({ id: task.id, state: task.state, version: task.version });
+  }
+}
+
+function* pruneInto(ctx: OpContext, result: { pruned: number }): Op<void> {
+  result.pruned = yield* pruneHistory(ctx);
 }
 
 /**

@@ -6,6 +6,14 @@
 // runner awaits each yielded promise and resumes the generator with its value; SQLite's verbs never
 // yield, so the synchronous runner drives an operation to its end in one call and SQLite keeps
 // "nothing is awaited inside a transaction". Domain code reads `const task = yield* tx.getTask(id)`.
+//
+// Generator functions are declared once — at module level, or as class methods — and never made
+// per call (no `function* () {…}` inside a function): V8 gives a freshly made generator function its
+// own prototype and hidden class in the old generation, pointing back at the function, so whatever
+// the closure captures (a group commit's whole batch) outlives every scavenge until a full GC. That
+// tripled the bytes the server promotes per invocation; a job that needs state takes it as
+// arguments, through an arrow: `store.transact((tx) => queueReoffers(tx, offers))`.
+// test/generator-closures.test.ts keeps them out.
 
 /** A store operation producing a T: yields database round trips, returns the result. */
 export type Op<T> = Generator<PromiseLike<unknown>, T, unknown>;

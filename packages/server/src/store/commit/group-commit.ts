@@ -106,25 +106,30 @@ export class GroupCommit<F = void> implements Committer {
   /** The batch in one transaction; with `isolate`, each job in a savepoint, so that one may fail alone. */
   private run(batch: Job[], isolate: boolean): { outcomes: Outcome[]; finished: F | undefined } {
     const outcomes: Outcome[] = [];
-    const hooks = this.hooks;
-    const finished = this.store.transactSync(function* (tx) {
-      for (const job of batch) {
-        if (!isolate) {
-          try {
-            outcomes.push({ ok: true, value: yield* job.run(tx) });
-          } catch (error) {
-            throw new JobFailed(error);
-          }
-          continue;
-        }
-        let value: unknown;
-        const error = yield* tx.attempt(function* () {
-          value = yield* job.run(tx);
-        });
-        outcomes.push(error === undefined ? { ok: true, value } : { ok: false, error });
-      }
-      return hooks ? yield* hooks.beforeCommit(tx) : undefined;
-    });
+    const finished = this.store.transactSync((tx) => runBatch(tx, batch, isolate, outcomes, this.hooks));
     return { outcomes, finished };
   }
+}
+
+// The batch's generators are declared once, here, not as closures per batch (see store/op.ts).
+
+function* runBatch<F>(tx: Tx, batch: Job[], isolate: boolean, outcomes: Outcome[], hooks: CommitHooks<F> | undefined): Op<F | undefined> {
+  for (const job of batch) {
+    if (!isolate) {
+      try {
+        outcomes.push({ ok: true, value: yield* job.run(tx) });
+      } catch (error) {
+        throw new JobFailed(error);
+      }
+      continue;
+    }
+    const box: { value?: unknown } = {};
+    const error = yield* tx.attempt(() => runInto(box, job, tx));
+    outcomes.push(error === undefined ? { ok: true, value: box.value } : { ok: false, error });
+  }
+  return hooks ? yield* hooks.beforeCommit(tx) : undefined;
+}
+
+function* runInto(box: { value?: unknown }, job: Job, tx: Tx): Op<void> {
+  box.value = yield* job.run(tx);
 }

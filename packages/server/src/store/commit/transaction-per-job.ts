@@ -19,13 +19,16 @@ export class TransactionPerJob<F> implements Committer {
     const hooks = this.hooks;
     // Includes the waits for a pooled connection and for row locks, and any retries.
     const started = this.observe ? performance.now() : 0;
-    const { value, finished } = await this.store.transact(function* (tx) {
-      const value = yield* job(tx);
-      const finished = yield* hooks.beforeCommit(tx);
-      return { value, finished };
-    });
+    const { value, finished } = await this.store.transact((tx) => jobThenHook(tx, job, hooks));
     this.observe?.(1, (performance.now() - started) / 1000);
     hooks.afterCommit(finished);
     return value;
   }
+}
+
+/** The job, then the commit hook, in one transaction (declared once: see store/op.ts). */
+function* jobThenHook<T, F>(tx: Tx, job: (tx: Tx) => Op<T>, hooks: CommitHooks<F>): Op<{ value: T; finished: F }> {
+  const value = yield* job(tx);
+  const finished = yield* hooks.beforeCommit(tx);
+  return { value, finished };
 }
