@@ -379,15 +379,12 @@ export class Dispatcher {
     const streams = this.deps.directory.inGroup(group);
     const room = streams.reduce((sum, s) => sum + Math.max(0, OFFERS_PER_STREAM - this.offers.pendingFor(s)), 0);
     if (room === 0) return;
-    const { offers, backlogging } = this;
     const now = this.deps.clock.now();
     this.forwarded.sweep(now);
     this.claimed.sweep(now);
-    const { forwarded, claimed } = this;
-    const onItsWay = (id: string, version: number) => forwarded.has(id, version, now) || claimed.has(id, version, now);
     const queuedIds: string[] = [];
-    this.run("offering the backlog failed", (tx) => queueBacklog(tx, { group, room, now, offers, backlogging, queuedIds, onItsWay })).then((outcome) => {
-      for (const id of queuedIds) backlogging.delete(id);
+    this.run("offering the backlog failed", (tx) => this.queueBacklog(tx, group, room, now, queuedIds)).then((outcome) => {
+      for (const id of queuedIds) this.backlogging.delete(id);
       if (!outcome) return;
       if (outcome.more) this.backlogged.add(group);
       else this.backlogged.delete(group);
@@ -395,6 +392,31 @@ export class Dispatcher {
         this.deps.logger.info({ group, tasks: outcome.queued, more: outcome.more }, "backlog of pending tasks offered to the group's streams");
       }
     });
+  }
+
+  /**
+   * The backlog pass's transaction: queues executes for the group's pending tasks, at most `room`,
+   * skipping those offered or on their way already; notes the tasks it queued in `queuedIds`.
+   */
+  private *queueBacklog(tx: Tx, group: string, room: number, now: number, queuedIds: string[]): Op<{ queued: number; more: boolean }> {
+    let left = room;
+    let queued = 0;
+    let more = false;
+    for (const task of yield* tx.pendingTasksForGroup(group, BACKLOG_BATCH)) {
+      const until = delayedUntil(task.tags);
+      const onItsWay = this.forwarded.has(task.id, task.version, now) || this.claimed.has(task.id, task.version, now);
+      if ((until !== undefined && now < until) || this.offers.has(task.id) || onItsWay) continue;
+      if (left === 0) {
+        more = true;
+        break;
+      }
+      yield* tx.enqueueExecute(task.id, task.version, task.target);
+      this.backlogging.add(task.id);
+      queuedIds.push(task.id);
+      left--;
+      queued++;
+    }
+    return { queued, more };
   }
 
   /**
@@ -473,39 +495,4 @@ function* queueReoffers(tx: Tx, offers: Offer[]): Op<void> {
       yield* tx.enqueueExecute(offer.taskId, offer.version, offer.address);
     }
   }
-}
-
-interface BacklogPass {
-  group: string;
-  /** Offers the group's streams have room for. */
-  room: number;
-  now: number;
-  offers: Offers;
-  /** Tasks whose backlog offer is on its way (filled here). */
-  backlogging: Set<string>;
-  /** The tasks queued by this pass (filled here). */
-  queuedIds: string[];
-  /** Whether the task's execute is on its way already (forwarded here, or claimed and not yet sent). */
-  onItsWay: (id: string, version: number) => boolean;
-}
-
-/** Queues executes for the group's pending tasks, at most `room`; says whether more are waiting. */
-function* queueBacklog(tx: Tx, pass: BacklogPass): Op<{ queued: number; more: boolean }> {
-  let left = pass.room;
-  let queued = 0;
-  let more = false;
-  for (const task of yield* tx.pendingTasksForGroup(pass.group, BACKLOG_BATCH)) {
-    const until = delayedUntil(task.tags);
-    if ((until !== undefined && pass.now < until) || pass.offers.has(task.id) || pass.onItsWay(task.id, task.version)) continue;
-    if (left === 0) {
-      more = true;
-      break;
-    }
-    yield* tx.enqueueExecute(task.id, task.version, task.target);
-    pass.backlogging.add(task.id);
-    pass.queuedIds.push(task.id);
-    left--;
-    queued++;
-  }
-  return { queued, more };
 }
