@@ -12,7 +12,19 @@
  * needs a write per answer and per request on every connection. On the channel everything one side
  * has for the other in one turn of its event loop leaves as one text frame, one write: its items
  * are separated by "\n" (a JSON text written by JSON.stringify never holds a raw newline). A server
- * item starts with a tag: "a" for an answer, "m" for a message.
+ * item starts with a tag: "a" for an answer, "m" for a message, "t" for a task acquired on the
+ * process's behalf (below).
+ *
+ * Eager acquire. A worker may open its channel with `?slots=<n>&ttl=<ms>` (channelPath's `eager`):
+ * then, while it has fewer than n tasks in hand (leases held plus executes offered and not yet
+ * acquired, as the dispatcher counts them), an execute for it is not sent as a message; the server
+ * sends the task.acquire the worker would send (pid, the execute's version, that ttl) through the
+ * same handler and group commit, and sends its answer as a "t" item: the answer envelope of that
+ * task.acquire, exactly as "a" would carry it, for a request the worker never sent. The worker
+ * starts the function on receipt: one round trip (a frame to the worker, its acquire back, the
+ * answer) fewer between the dispatch and the start. A refused acquire (the task moved on) sends
+ * nothing, as the worker's own acquire would have been refused; a failed one (no commit) falls back
+ * to the execute message. Executes beyond the slots are sent as messages, for the worker to queue.
  */
 
 /** The WebSocket subprotocol; a client that names another one is refused. */
@@ -20,10 +32,39 @@ export const CHANNEL_SUBPROTOCOL = "resonate-channel.2026-04-01";
 
 export const CHANNEL_ANSWER = "a";
 export const CHANNEL_MESSAGE = "m";
+export const CHANNEL_ACQUIRED = "t";
 
-/** The channel's path for (group, pid), as GET /poll/<group>/<pid>. */
-export const channelPath = (group: string, pid: string): string =>
-  `/ws/${encodeURIComponent(group)}/${encodeURIComponent(pid)}`;
+/** A worker's request for eager acquires: at most `slots` tasks in hand, leases of `ttl` ms. */
+export interface EagerAcquire {
+  slots: number;
+  ttl: number;
+}
+
+/** The channel's path for (group, pid), as GET /poll/<group>/<pid>; with `eager`, its query. */
+export const channelPath = (group: string, pid: string, eager?: EagerAcquire): string =>
+  `/ws/${encodeURIComponent(group)}/${encodeURIComponent(pid)}${eager ? `?slots=${eager.slots}&ttl=${eager.ttl}` : ""}`;
+
+/**
+ * The eager-acquire request of a channel path's query: undefined when it asks for none, an error
+ * text when it is malformed (slots a whole number from 1 to 100,000, ttl one from 1 to 2^31 − 1).
+ */
+export function parseEagerAcquire(query: URLSearchParams): EagerAcquire | undefined | string {
+  const slots = query.get("slots");
+  const ttl = query.get("ttl");
+  if (slots === null && ttl === null) return undefined;
+  if (slots === null || ttl === null) return "slots and ttl go together";
+  const n = wholeNumber(slots, 100_000);
+  const t = wholeNumber(ttl, 2 ** 31 - 1);
+  if (n === undefined) return `slots must be a whole number from 1 to 100000, not '${slots}'`;
+  if (t === undefined) return `ttl must be a whole number of ms from 1 to ${2 ** 31 - 1}, not '${ttl}'`;
+  return { slots: n, ttl: t };
+}
+
+function wholeNumber(text: string, max: number): number | undefined {
+  if (!/^[0-9]{1,10}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= 1 && n <= max ? n : undefined;
+}
 
 /** The items of one frame. */
 export const frameItems = (frame: string): string[] => frame.split("\n").filter((item) => item !== "");

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
-import { CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, channelPath, FrameBatcher, frameItems } from "@resonate-compat/protocol/channel";
+import type { PromiseRecord, TaskRecord } from "@resonate-compat/protocol";
+import { CHANNEL_ACQUIRED, CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, channelPath, type EagerAcquire, FrameBatcher, frameItems } from "@resonate-compat/protocol/channel";
 import WebSocket, { type RawData } from "ws";
 import { Backoff } from "./backoff";
 import type { Timer } from "./clock";
@@ -16,6 +17,15 @@ import { deliverMessage, type MessageStream, type PollConnectionOptions } from "
 // an open) whenever it is lost. Requests wait while it is not open, within their timeout, and leave
 // when it opens. A request sent on a socket that is lost before its answer came fails with a plain
 // Error, as a dropped HTTP connection does, so HttpClient retries it.
+//
+// With `eager`, the channel asks the server to acquire tasks for this process while it has fewer
+// than `slots` in hand (protocol/src/channel.ts): such a task arrives as the answer of an acquire
+// this process did not send, and goes to `onAcquired` instead of an execute to `onMessage`.
+
+/** Eager acquire: the slots and lease ttl to ask for, and who runs what is acquired. */
+export interface ChannelEagerAcquire extends EagerAcquire {
+  onAcquired: (acquired: { task: TaskRecord; promise: PromiseRecord }) => void;
+}
 
 interface Pending {
   body: string;
@@ -44,8 +54,11 @@ export class ChannelTransport implements Transport {
   private readonly opened: Promise<void>;
   private markOpened!: () => void;
 
-  constructor(private readonly options: PollConnectionOptions) {
-    const target = new URL(channelPath(options.group, options.pid), options.url);
+  constructor(
+    private readonly options: PollConnectionOptions,
+    private readonly eager?: ChannelEagerAcquire,
+  ) {
+    const target = new URL(channelPath(options.group, options.pid, eager && { slots: eager.slots, ttl: eager.ttl }), options.url);
     target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
     this.channelUrl = target.href;
     this.backoff = new Backoff(options.backoff ?? { initial: 1_000, max: 30_000 });
@@ -164,6 +177,7 @@ export class ChannelTransport implements Transport {
       const json = item.slice(1);
       if (tag === CHANNEL_ANSWER) this.answer(json);
       else if (tag === CHANNEL_MESSAGE) this.deliver(json);
+      else if (tag === CHANNEL_ACQUIRED && this.eager) this.acquired(json, this.eager);
       else this.options.logger.warn({ url: this.channelUrl, raw: item.slice(0, 200) }, "dropping an item with an unknown tag");
     }
   }
@@ -183,6 +197,22 @@ export class ChannelTransport implements Transport {
     }
     // Unknown: its request timed out (or was failed) before the answer came.
     this.pending.get(corrId)?.resolve({ status, contentType: "application/json", text, json: envelope });
+  }
+
+  /** A task acquired for us: handed over even after stopMessages(), so that a stopping runner releases it. */
+  private acquired(text: string, eager: ChannelEagerAcquire): void {
+    let data: { task?: TaskRecord; promise?: PromiseRecord } | undefined;
+    try {
+      const envelope = JSON.parse(text) as { head?: { status?: unknown }; data?: typeof data };
+      if (envelope.head?.status === 200) data = envelope.data;
+    } catch {
+      // falls through to the warning
+    }
+    if (typeof data?.task?.id !== "string" || typeof data.promise?.id !== "string") {
+      this.options.logger.warn({ url: this.channelUrl, raw: text.slice(0, 200) }, "dropping a malformed acquired task; its lease will lapse");
+      return;
+    }
+    eager.onAcquired({ task: data.task, promise: data.promise });
   }
 
   private deliver(data: string): void {

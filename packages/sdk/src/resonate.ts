@@ -1,4 +1,4 @@
-import { anycastAddress, type Message, TAG, unicastAddress } from "@resonate-compat/protocol";
+import { anycastAddress, type Message, type PromiseRecord, TAG, type TaskRecord, unicastAddress } from "@resonate-compat/protocol";
 import { encodeInvocation } from "./codec";
 import { type ResolvedConfig, type ResonateConfig, resolveConfig } from "./config";
 import type { Context } from "./context";
@@ -18,7 +18,12 @@ import { TaskRunner } from "./task-runner";
 //               ──unblock──▶ listeners (resolve result() waits)
 //   beginRpc / get ──▶ http client ──▶ handle ──result()──▶ listeners
 // With `transport: "websocket"` one channel (one WebSocket) is both the poll stream and the http
-// client's transport; otherwise they are the SSE stream and a pool of HTTP connections.
+// client's transport; otherwise they are the SSE stream and a pool of HTTP connections. Over the
+// channel the server also acquires tasks for us while we have a free slot (eager acquire):
+//   channel ──acquired task──▶ task runner (run, fulfill; no acquire of its own)
+
+/** The most slots the channel's eager acquire may ask for (the server's limit); concurrency is unbounded by default. */
+const MAX_EAGER_SLOTS = 100_000;
 
 export class Resonate {
   readonly url: string;
@@ -70,7 +75,9 @@ export class Resonate {
       },
     };
     const { requestTimeout, maxConnections, retry } = this.config;
-    const channel = this.config.transport === "websocket" ? new ChannelTransport(pollOptions) : undefined;
+    // Over the channel the server acquires tasks for us while we have a free slot (one round trip fewer per task).
+    const eager = { slots: Math.min(this.config.concurrency, MAX_EAGER_SLOTS), ttl, onAcquired: (acquired: { task: TaskRecord; promise: PromiseRecord }) => this.runner.onAcquired(acquired) };
+    const channel = this.config.transport === "websocket" ? new ChannelTransport(pollOptions, eager) : undefined;
     this.http = new HttpClient({ url, token, requestTimeout, maxConnections, transport: channel, retry, clock, logger });
     this.poll = channel?.messages ?? new PollConnection(pollOptions);
     this.heartbeat = new AsyncHeartbeat(pid, Math.max(1, Math.floor(ttl / 2)), this.http, clock, logger, ttl);

@@ -38,6 +38,15 @@ import type { Registry } from "./registry";
 //   - the fulfill answers 409: we lost the lease (the task was re-dispatched); the result is dropped
 //     and the signal aborts with a LeaseLostError ("refused") for whatever still listens.
 //
+// Eager acquire (over the channel, protocol/src/channel.ts): the server may acquire a task for us and
+// send the acquire's answer instead of the execute (onAcquired). It does so only while we have fewer
+// than `concurrency` tasks in hand by its count, so the task normally starts at once; when a slot is
+// not free yet here (the answer of the fulfill that freed it by the server's count is still being
+// read), the task waits in `ready`, its lease held and heartbeated, and starts first when one frees.
+// Its lease's lower bound (see heartbeat.ts) starts when its answer is read: later than the acquire
+// by the frame's way here, which in a process that stood still meanwhile can be long; the first
+// heartbeat's check, and fencing, cover that case.
+//
 // stop(): queued tasks are handed back (acquire + release, so the server re-dispatches them at once
 // instead of after its retry timeout); a task whose acquire is in flight is released as soon as it
 // is acquired; running functions are abandoned: their signal is aborted, heartbeats stop, results
@@ -63,6 +72,14 @@ interface Outcome {
   value: unknown;
 }
 
+/** A task acquired for us (eager acquire) and waiting for a slot. */
+interface Ready {
+  task: TaskRecord;
+  promise: PromiseRecord;
+  /** When its acquire's answer was read: the lower bound of its lease starts there. */
+  since: number;
+}
+
 /** A task whose function is running here. */
 interface Running {
   version: number;
@@ -77,6 +94,7 @@ interface Slot {
 
 export class TaskRunner {
   private readonly queue = new Map<string, number>();
+  private readonly ready = new Map<string, Ready>();
   private readonly slots = new Map<string, Slot>();
   private readonly running = new Map<string, Running>();
   private readonly stopping = new AbortController();
@@ -89,7 +107,7 @@ export class TaskRunner {
 
   /** Number of tasks being acquired or run, and number waiting in the local queue. */
   get load(): { active: number; queued: number } {
-    return { active: this.slots.size, queued: this.queue.size };
+    return { active: this.slots.size, queued: this.queue.size + this.ready.size };
   }
 
   onExecute(task: { id: string; version: number }): void {
@@ -98,9 +116,32 @@ export class TaskRunner {
     // at v, our lease is gone (the execute still queues, to be acquired once the function returns).
     const running = this.running.get(task.id);
     if (running && task.version >= running.version) this.lose(task.id, new LeaseLostError(task.id, running.version, "redispatched"));
+    const ready = this.ready.get(task.id);
+    if (ready && task.version >= ready.task.version) this.dropReady(ready.task);
     const queued = this.queue.get(task.id);
     // An execute always carries the task's current version; a newer one supersedes a queued older one.
     if (queued === undefined || task.version > queued) this.queue.set(task.id, task.version);
+    this.pump();
+  }
+
+  /**
+   * A task the server acquired for this process (the answer of a task.acquire it sent on our
+   * behalf): run it now if a slot is free, else keep it, leased and heartbeated, until one is.
+   */
+  onAcquired(acquired: { task: TaskRecord; promise: PromiseRecord }): void {
+    const { task, promise } = acquired;
+    const since = (this.options.clock ?? systemClock).now();
+    if (this.stopping.signal.aborted) {
+      void this.release(task);
+      return;
+    }
+    // It supersedes an execute of the same task waiting here: that version is no longer pending.
+    const queued = this.queue.get(task.id);
+    if (queued !== undefined && queued < task.version) this.queue.delete(task.id);
+    const running = this.running.get(task.id);
+    if (running && task.version > running.version) this.lose(task.id, new LeaseLostError(task.id, running.version, "redispatched"));
+    this.ready.set(task.id, { task, promise, since });
+    this.options.heartbeat.start(task, { since, onLost: () => this.dropReady(task) });
     this.pump();
   }
 
@@ -109,33 +150,60 @@ export class TaskRunner {
     this.stopping.abort();
     this.options.heartbeat.stop();
     const handBacks = [...this.queue].map(([id, version]) => this.handBack(id, version));
+    for (const { task } of this.ready.values()) handBacks.push(this.release(task));
+    this.ready.clear();
     this.queue.clear();
     const acquiring = [...this.slots.values()].map((slot) => slot.acquired);
     await withDeadline(Promise.allSettled([...handBacks, ...acquiring]), this.options.stopGrace ?? 5_000);
   }
 
-  /** Starts queued tasks while there is room; a task id already running waits for its slot. */
+  /**
+   * Starts tasks while there is room: those acquired for us first (their leases are running), then
+   * queued executes; a task id already running waits for its slot.
+   */
   private pump(): void {
     while (!this.stopping.signal.aborted && this.slots.size < this.options.concurrency) {
+      const ready = [...this.ready.values()].find(({ task }) => !this.slots.has(task.id));
+      if (ready) {
+        this.ready.delete(ready.task.id);
+        this.occupy(ready.task.id, (acquireDone) => {
+          acquireDone();
+          return this.runAcquired(ready.task, ready.promise, ready.since);
+        });
+        continue;
+      }
       const next = [...this.queue].find(([id]) => !this.slots.has(id));
       if (!next) return;
       const [id, version] = next;
       this.queue.delete(id);
-      let acquireDone!: () => void;
-      const slot: Slot = { acquired: new Promise<void>((resolve) => (acquireDone = resolve)) };
-      this.slots.set(id, slot);
-      void this.execute(id, version, acquireDone)
-        .catch((err: unknown) => this.options.logger.error({ id, error: errorText(err) }, "task execution failed unexpectedly"))
-        .finally(() => {
-          acquireDone();
-          this.slots.delete(id);
-          this.pump();
-        });
+      this.occupy(id, (acquireDone) => this.execute(id, version, acquireDone));
     }
   }
 
+  /** Runs `work` in a slot of its own for task `id`; the slot frees (and the next task starts) when it ends. */
+  private occupy(id: string, work: (acquireDone: () => void) => Promise<void>): void {
+    let acquireDone!: () => void;
+    const slot: Slot = { acquired: new Promise<void>((resolve) => (acquireDone = resolve)) };
+    this.slots.set(id, slot);
+    void work(acquireDone)
+      .catch((err: unknown) => this.options.logger.error({ id, error: errorText(err) }, "task execution failed unexpectedly"))
+      .finally(() => {
+        acquireDone();
+        this.slots.delete(id);
+        this.pump();
+      });
+  }
+
+  /** A task acquired for us lost its lease while it waited for a slot: it will not run here. */
+  private dropReady(task: TaskRecord): void {
+    const ready = this.ready.get(task.id);
+    if (!ready || ready.task.version !== task.version) return;
+    this.ready.delete(task.id);
+    this.options.heartbeat.stop(task);
+    this.options.logger.info({ id: task.id, version: task.version }, "lease lost before the task could start: not run here");
+  }
+
   private async execute(id: string, version: number, acquireDone: () => void): Promise<void> {
-    const { logger, pid, heartbeat } = this.options;
     const acquireSentAt = (this.options.clock ?? systemClock).now();
     const acquired = await this.acquire(id, version);
     if (!acquired) return;
@@ -145,9 +213,16 @@ export class TaskRunner {
       return;
     }
     acquireDone();
+    await this.runAcquired(task, promise, acquireSentAt);
+  }
 
+  /** Runs the function of a task this process holds (acquired at `since` or later) and sends its result. */
+  private async runAcquired(task: TaskRecord, promise: PromiseRecord, since: number): Promise<void> {
+    const { logger, pid, heartbeat } = this.options;
+    const id = task.id;
     if (promise.tags[TAG.timer] === "true") {
       logger.debug({ id, timeoutAt: promise.timeoutAt }, "dropping a timer task: the server settles it at its deadline");
+      heartbeat.stop(task); // one acquired for us was heartbeated while it waited
       return;
     }
 
@@ -156,7 +231,7 @@ export class TaskRunner {
     const onStop = () => controller.abort(this.stopping.signal.reason);
     this.stopping.signal.addEventListener("abort", onStop, { once: true });
     this.running.set(id, { version: task.version, controller });
-    heartbeat.start(task, { since: acquireSentAt, onLost: (err) => this.lose(id, err) });
+    heartbeat.start(task, { since, onLost: (err) => this.lose(id, err) });
     let outcome: Outcome;
     try {
       outcome = await this.run(promise, task, controller.signal);

@@ -319,7 +319,8 @@ describe("the transport option", () => {
     const r = new Resonate({ url: fake.url, group: "g", pid: "p", transport: "websocket", logger: silentLogger });
     try {
       await r.connected();
-      expect(fake.upgrades[0]!.url).toBe("/ws/g/p");
+      // It asks for eager acquires: slots = concurrency (unbounded: the limit), ttl = the default 60 s.
+      expect(fake.upgrades[0]!.url).toBe("/ws/g/p?slots=100000&ttl=60000");
       await expect(r.get("missing")).rejects.toMatchObject({ name: "PromiseNotFoundError" });
       expect(fake.frames.flatMap(requestsOf).map((e) => e.kind)).toContain("promise.get");
     } finally {

@@ -193,6 +193,33 @@ describe("SDK over the channel (transport: \"websocket\") against the server", (
     await expect(client.get(id("missing"))).rejects.toBeInstanceOf(PromiseNotFoundError);
   });
 
+  it("gets its tasks acquired by the server (no acquire of its own) while a slot is free, and never runs more than `concurrency`", async () => {
+    await boot();
+    const worker = await join({ group: "workers", concurrency: 2 });
+    const sent: string[] = [];
+    // What the worker itself sends over its channel (its HttpClient's transport).
+    const transport = (worker as unknown as { http: { transport: { post: (body: string, ...rest: unknown[]) => Promise<unknown> } } }).http.transport;
+    const post = transport.post.bind(transport);
+    transport.post = (body, ...rest) => (sent.push(JSON.parse(body).kind), post(body, ...rest));
+    let running = 0;
+    let most = 0;
+    worker.register("pause", async (_ctx: Context, n: number) => {
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      running--;
+      return n;
+    });
+    const client = await join({ group: "client" });
+    await expect(client.rpc(id("one"), "pause", 1, client.options({ target: "workers" }))).resolves.toBe(1);
+    expect(sent.filter((k) => k === "task.acquire")).toEqual([]); // the one task came acquired
+    const results = await Promise.all(Array.from({ length: 6 }, (_, n) => client.rpc(id("six"), "pause", n, client.options({ target: "workers" }))));
+    expect(results).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(most).toBe(2);
+    // Beyond the two slots, executes came as messages and the worker acquired those itself.
+    expect(sent.filter((k) => k === "task.fulfill")).toHaveLength(7);
+    expect(sent.filter((k) => k === "task.acquire").length).toBeGreaterThan(0);
+  });
+
   it("works next to processes on plain HTTP: a channel worker serves an HTTP client and the other way round", async () => {
     await boot();
     (await join({ group: "channel-workers" })).register("hello", (_ctx: Context, who: string) => `hello ${who}`);

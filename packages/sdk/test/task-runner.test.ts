@@ -187,4 +187,71 @@ describe("TaskRunner", () => {
     runner.onExecute({ id: "late", version: 0 });
     expect(runner.load.queued).toBe(0);
   });
+
+  describe("tasks acquired for it (eager acquire over the channel)", () => {
+    it("runs one at once without an acquire of its own, heartbeats it and fulfills it", async () => {
+      const { http, registry, runner, heartbeat } = setup();
+      let release!: () => void;
+      registry.add("slow", (_ctx: Context, n: number) => new Promise<number>((r) => (release = () => r(n + 1))));
+      runner.onAcquired(acquired("slow-1", 2, "slow", [41]).data);
+      await waitFor(() => release !== undefined);
+      expect([...heartbeat.held]).toEqual([["slow-1", 3]]);
+      release();
+      await waitFor(() => http.callsOf("task.fulfill").length === 1);
+      expect(http.callsOf("task.acquire")).toEqual([]);
+      expect(fulfilled(http)).toEqual([{ id: "slow-1", version: 3, state: "resolved", value: 42 }]);
+      expect(heartbeat.held.size).toBe(0);
+    });
+
+    it("keeps one that finds every slot taken, leased and heartbeated, and starts it first when a slot frees", async () => {
+      const { http, registry, runner, heartbeat } = setup(1);
+      const gates: (() => void)[] = [];
+      const order: string[] = [];
+      registry.add("slow", (ctx: Context) => new Promise<void>((r) => (order.push(ctx.id), gates.push(r))));
+      runner.onExecute({ id: "slow-1", version: 0 });
+      await waitFor(() => gates.length === 1);
+      runner.onExecute({ id: "slow-2", version: 0 }); // queued, unacquired
+      runner.onAcquired(acquired("slow-3", 0, "slow").data); // acquired for us while the slot is taken
+      expect(runner.load).toEqual({ active: 1, queued: 2 });
+      expect([...heartbeat.held.keys()].sort()).toEqual(["slow-1", "slow-3"]);
+      gates[0]!();
+      await waitFor(() => gates.length === 2);
+      expect(order).toEqual(["slow-1", "slow-3"]);
+      expect(http.callsOf("task.acquire").map((d) => d.id)).toEqual(["slow-1"]);
+      gates[1]!();
+      await waitFor(() => gates.length === 3);
+      expect(order).toEqual(["slow-1", "slow-3", "slow-2"]);
+      gates[2]!();
+      await waitFor(() => http.callsOf("task.fulfill").length === 3);
+    });
+
+    it("drops one whose lease is lost while it waits, and an execute of the task supersedes it", async () => {
+      const { registry, runner, heartbeat } = setup(1);
+      const gates: (() => void)[] = [];
+      const order: string[] = [];
+      registry.add("slow", (ctx: Context) => new Promise<void>((r) => (order.push(ctx.id), gates.push(r))));
+      runner.onExecute({ id: "slow-1", version: 0 });
+      await waitFor(() => gates.length === 1);
+      runner.onAcquired(acquired("slow-2", 0, "slow").data); // held at version 1
+      runner.onExecute({ id: "slow-2", version: 1 }); // pending again at version 1: our lease is gone
+      expect(heartbeat.held.has("slow-2")).toBe(false);
+      expect(runner.load).toEqual({ active: 1, queued: 1 });
+      gates[0]!();
+      await waitFor(() => gates.length === 2);
+      expect(order).toEqual(["slow-1", "slow-2"]); // run again, through its own acquire
+      gates[1]!();
+    });
+
+    it("stop() releases the ones still waiting; one that arrives after stop() is released at once", async () => {
+      const { http, registry, runner } = setup(1);
+      registry.add("slow", (ctx: Context) => new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve())));
+      runner.onAcquired(acquired("slow-1", 0, "slow").data);
+      runner.onAcquired(acquired("slow-2", 0, "slow").data);
+      await runner.stop();
+      runner.onAcquired(acquired("slow-3", 0, "slow").data);
+      await waitFor(() => http.callsOf("task.release").length === 2);
+      expect(http.callsOf("task.release").map((d) => [d.id, d.version])).toEqual([["slow-2", 1], ["slow-3", 1]]);
+      expect(http.callsOf("task.fulfill")).toHaveLength(0);
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, FrameBatcher, frameItems } from "@resonate-compat/protocol/channel";
+import { CHANNEL_ACQUIRED, CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, type EagerAcquire, FrameBatcher, frameItems, parseEagerAcquire } from "@resonate-compat/protocol/channel";
 import type { FastifyInstance } from "fastify";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Clock } from "../clock";
@@ -8,6 +8,7 @@ import type { PollConnection } from "../delivery/connection";
 import { atCapacity, type StreamLifecycle, streamOpened } from "../delivery/stream-lifecycle";
 import { hopTraceOn, traceMessageWrite } from "../observability/hop-trace";
 import { type Authenticator, bearerToken } from "./auth";
+import { eagerAcquirer } from "./eager-acquire";
 import type { ProtocolHandler } from "./protocol-handler";
 
 // GET /ws/<group>/<pid> upgraded to a WebSocket: the channel of packages/protocol/src/channel.ts.
@@ -15,7 +16,9 @@ import type { ProtocolHandler } from "./protocol-handler";
 // ProtocolHandler, so it joins the same group commits and is answered only after its commit) and
 // the poll stream of (group, pid) (registered like an SSE stream: dispatch, disconnect recovery and
 // the other replicas cannot tell them apart). What it saves is syscalls: the answers and messages
-// one turn of the event loop produces for a process leave in one frame.
+// one turn of the event loop produces for a process leave in one frame. A worker that opens it with
+// ?slots=&ttl= also saves a round trip per task: executes for it become acquires made on its
+// behalf while it has a free slot (eager-acquire.ts).
 
 const CHANNEL_PATH = /^\/ws\/([^/?]+)\/([^/?]+)\/?(?:\?.*)?$/;
 
@@ -48,25 +51,28 @@ export function registerChannel(app: FastifyInstance, options: ChannelOptions): 
     }
     const target = decodeTarget(match[1]!, match[2]!);
     if (!target) return refuse(socket, 400, "Bad Request");
-    void accept(request, socket, head, target).catch((err: unknown) => {
+    const eager = parseEagerAcquire(new URL(request.url ?? "/", "http://channel").searchParams);
+    if (typeof eager === "string") return refuse(socket, 400, "Bad Request", eager);
+    void accept(request, socket, head, { ...target, eager }).catch((err: unknown) => {
       logger.error({ err }, "channel upgrade failed");
       refuse(socket, 500, "Internal Server Error");
     });
   });
 
-  async function accept(request: IncomingMessage, socket: Duplex, head: Buffer, { group, pid }: { group: string; pid: string }): Promise<void> {
+  async function accept(request: IncomingMessage, socket: Duplex, head: Buffer, { group, pid, eager }: { group: string; pid: string; eager: EagerAcquire | undefined }): Promise<void> {
     // A client that names no subprotocol is served too (a tool like websocat); one that names
     // others only is refused, so a future format is never read as this one.
     const offered = request.headers["sec-websocket-protocol"];
     if (offered !== undefined && !offered.split(",").some((p) => p.trim() === CHANNEL_SUBPROTOCOL)) {
       return refuse(socket, 400, "Bad Request");
     }
-    if (options.auth && !(await options.auth.verify(bearerToken(request.headers.authorization)))) return refuse(socket, 401, "Unauthorized");
+    const token = bearerToken(request.headers.authorization);
+    if (options.auth && !(await options.auth.verify(token))) return refuse(socket, 401, "Unauthorized");
     if (atCapacity(options, group, pid)) return refuse(socket, 503, "Poll registration at capacity");
-    sockets.handleUpgrade(request, socket, head, (ws) => serve(ws, group, pid));
+    sockets.handleUpgrade(request, socket, head, (ws) => serve(ws, group, pid, eager, token));
   }
 
-  function serve(ws: WebSocket, group: string, pid: string): void {
+  function serve(ws: WebSocket, group: string, pid: string, eager: EagerAcquire | undefined, token: string | undefined): void {
     const frames = new FrameBatcher((frame) => {
       if (ws.readyState !== ws.OPEN) return;
       if (ws.bufferedAmount >= options.bufferBytes) {
@@ -77,16 +83,31 @@ export function registerChannel(app: FastifyInstance, options: ChannelOptions): 
       }
       ws.send(frame);
     });
+    const sendMessage = (message: string): boolean => {
+      if (ws.readyState !== ws.OPEN) return false;
+      frames.push(CHANNEL_MESSAGE + message);
+      if (hopTraceOn) traceMessageWrite(message);
+      return true;
+    };
+    const acquireFor = eager
+      ? eagerAcquirer({
+          handler: options.handler,
+          pid,
+          eager,
+          token,
+          logger,
+          acquired: (answer) => ws.readyState === ws.OPEN && frames.push(CHANNEL_ACQUIRED + answer),
+          fallback: sendMessage,
+        })
+      : undefined;
     const connection: PollConnection = {
       group,
       id: pid,
       seq: options.registry.newSeq(),
       openedAt: options.clock.now(),
-      send(message) {
+      send(message, offer) {
         if (ws.readyState !== ws.OPEN) return false;
-        frames.push(CHANNEL_MESSAGE + message);
-        if (hopTraceOn) traceMessageWrite(message);
-        return true;
+        return acquireFor?.(message, offer) || sendMessage(message);
       },
       close() {
         // "Going away": the client reconnects (through the proxy, to whichever replica is up).
@@ -142,8 +163,9 @@ function decodeTarget(group: string, pid: string): { group: string; pid: string 
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+/** Answers an upgrade with a plain HTTP error; the body is `body` (the reason phrase by default). */
+function refuse(socket: Duplex, status: number, text: string, body = text): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 /**

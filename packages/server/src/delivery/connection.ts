@@ -1,6 +1,15 @@
+/** What the dispatcher knows of an execute it hands to a stream, for a connection that acquires on its process's behalf. */
+export interface ExecuteOffer {
+  taskId: string;
+  version: number;
+  /** Tasks the process has in hand besides this one: leases it holds and executes offered to it, not yet acquired. */
+  inHand: number;
+}
+
 /**
  * One open poll stream of a worker or client process. `send` hands over one serialised message
- * and says whether it was accepted (false when the stream is gone or its buffer is full).
+ * and says whether it was accepted (false when the stream is gone or its buffer is full); an
+ * execute routed by this server comes with its `offer` (the channel's eager acquire uses it).
  */
 export interface PollConnection {
   readonly group: string;
@@ -10,6 +19,6 @@ export interface PollConnection {
   readonly seq: number;
   /** When the stream opened (ms). */
   readonly openedAt: number;
-  send(message: string): boolean;
+  send(message: string, offer?: ExecuteOffer): boolean;
   close(): void;
 }

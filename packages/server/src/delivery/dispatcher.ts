@@ -288,7 +288,8 @@ export class Dispatcher {
       case "stream": {
         const { stream } = delivery;
         // A stream of another replica got its message through the forward row already.
-        const sent = stream.connection ? stream.connection.send(delivery.message) : true;
+        const offer = outgoing.kind === "execute" && delivery.pick ? { taskId: outgoing.taskId, version: outgoing.version, inHand: delivery.pick.held + delivery.pick.offered } : undefined;
+        const sent = stream.connection ? stream.connection.send(delivery.message, offer) : true;
         if (!sent) {
           if (outgoing.kind === "execute") this.offers.forget(outgoing.taskId);
           metrics?.delivery("dropped");
