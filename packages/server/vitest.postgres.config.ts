@@ -20,6 +20,7 @@ export default defineProject({
       "test/strict.test.ts",
       "test/fixed-bugs.test.ts",
       "test/dashboard-overview.test.ts",
+      "test/channel-eager.test.ts",
       "test/cluster/**/*.test.ts",
     ],
     env: { RESONATE_TEST_STORE: "postgres" },

@@ -16,15 +16,21 @@
  * process's behalf (below).
  *
  * Eager acquire. A worker may open its channel with `?slots=<n>&ttl=<ms>` (channelPath's `eager`):
- * then, while it has fewer than n tasks in hand (leases held plus executes offered and not yet
- * acquired, as the dispatcher counts them), an execute for it is not sent as a message; the server
- * sends the task.acquire the worker would send (pid, the execute's version, that ttl) through the
- * same handler and group commit, and sends its answer as a "t" item: the answer envelope of that
- * task.acquire, exactly as "a" would carry it, for a request the worker never sent. The worker
- * starts the function on receipt: one round trip (a frame to the worker, its acquire back, the
- * answer) fewer between the dispatch and the start. A refused acquire (the task moved on) sends
- * nothing, as the worker's own acquire would have been refused; a failed one (no commit) falls back
- * to the execute message. Executes beyond the slots are sent as messages, for the worker to queue.
+ * n is how many more tasks it can start now (its free slots). While the server has room left in
+ * that count, an execute for the worker is not sent as a message: the server sends the task.acquire
+ * the worker would send (pid, the execute's version, that ttl) through the same handler and group
+ * commit, and sends its answer as a "t" item: the answer envelope of that task.acquire, exactly as
+ * "a" would carry it, for a request the worker never sent. The worker starts the function on
+ * receipt: one round trip (a frame to the worker, its acquire back, the answer) fewer between the
+ * dispatch and the start. A refused acquire (the task moved on) sends nothing, as the worker's own
+ * acquire would have been refused; a failed one (no commit) falls back to the execute message.
+ * Beyond the room, executes are sent as messages, for the worker to queue.
+ *
+ * The room is the worker's to say, as credit: it sends an "s" item, `s{"free":f,"seen":k}`, whenever
+ * its free slots change: f slots free once the k "t" items it has read on this socket are counted.
+ * The server's room is then f − (t items sent on this socket − k), exact whatever the store and
+ * however many replicas (executes forwarded from another replica always come as messages).
+ * A client item is a request envelope (it starts with "{") or an "s" item.
  */
 
 /** The WebSocket subprotocol; a client that names another one is refused. */
@@ -33,11 +39,37 @@ export const CHANNEL_SUBPROTOCOL = "resonate-channel.2026-04-01";
 export const CHANNEL_ANSWER = "a";
 export const CHANNEL_MESSAGE = "m";
 export const CHANNEL_ACQUIRED = "t";
+export const CHANNEL_SLOTS = "s";
 
-/** A worker's request for eager acquires: at most `slots` tasks in hand, leases of `ttl` ms. */
+/** A worker's request for eager acquires: `slots` free now, leases of `ttl` ms. */
 export interface EagerAcquire {
   slots: number;
   ttl: number;
+}
+
+/** The most slots an "s" item or the query may state. */
+export const MAX_EAGER_SLOTS = 100_000;
+
+/** A worker's report of its room: `free` slots once `seen` acquired tasks ("t" items) are counted. */
+export interface SlotsReport {
+  free: number;
+  seen: number;
+}
+
+export const slotsItem = (report: SlotsReport): string => CHANNEL_SLOTS + JSON.stringify(report);
+
+/** The report of an "s" item (without its tag), or undefined when it is malformed. */
+export function parseSlotsReport(json: string): SlotsReport | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const { free, seen } = value as Record<string, unknown>;
+  const count = (n: unknown, max: number) => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= max;
+  return count(free, MAX_EAGER_SLOTS) && count(seen, Number.MAX_SAFE_INTEGER) ? { free: free as number, seen: seen as number } : undefined;
 }
 
 /** The channel's path for (group, pid), as GET /poll/<group>/<pid>; with `eager`, its query. */
@@ -46,24 +78,24 @@ export const channelPath = (group: string, pid: string, eager?: EagerAcquire): s
 
 /**
  * The eager-acquire request of a channel path's query: undefined when it asks for none, an error
- * text when it is malformed (slots a whole number from 1 to 100,000, ttl one from 1 to 2^31 − 1).
+ * text when it is malformed (slots a whole number from 0 to 100,000, ttl one from 1 to 2^31 − 1).
  */
 export function parseEagerAcquire(query: URLSearchParams): EagerAcquire | undefined | string {
   const slots = query.get("slots");
   const ttl = query.get("ttl");
   if (slots === null && ttl === null) return undefined;
   if (slots === null || ttl === null) return "slots and ttl go together";
-  const n = wholeNumber(slots, 100_000);
-  const t = wholeNumber(ttl, 2 ** 31 - 1);
-  if (n === undefined) return `slots must be a whole number from 1 to 100000, not '${slots}'`;
+  const n = wholeNumber(slots, 0, MAX_EAGER_SLOTS);
+  const t = wholeNumber(ttl, 1, 2 ** 31 - 1);
+  if (n === undefined) return `slots must be a whole number from 0 to ${MAX_EAGER_SLOTS}, not '${slots}'`;
   if (t === undefined) return `ttl must be a whole number of ms from 1 to ${2 ** 31 - 1}, not '${ttl}'`;
   return { slots: n, ttl: t };
 }
 
-function wholeNumber(text: string, max: number): number | undefined {
+function wholeNumber(text: string, min: number, max: number): number | undefined {
   if (!/^[0-9]{1,10}$/.test(text)) return undefined;
   const n = Number(text);
-  return n >= 1 && n <= max ? n : undefined;
+  return n >= min && n <= max ? n : undefined;
 }
 
 /** The items of one frame. */
@@ -86,10 +118,22 @@ export class FrameBatcher {
   private bytes = 0;
   private scheduled = false;
 
+  /**
+   * `beforeFlush` runs at the end of the turn, before the frame leaves: items it pushes go in that
+   * frame (the SDK adds its slots report there, after whatever the turn changed).
+   */
   constructor(
     private readonly send: (frame: string) => void,
     private readonly maxFrameBytes = MAX_FRAME_BYTES,
+    private readonly beforeFlush?: () => void,
   ) {}
+
+  /** Makes sure the end of this turn flushes (and runs `beforeFlush`), even with nothing pushed. */
+  touch(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    process.nextTick(this.flush);
+  }
 
   push(item: string): void {
     const size = Buffer.byteLength(item) + 1;
@@ -108,6 +152,7 @@ export class FrameBatcher {
   }
 
   private readonly flush = (): void => {
+    this.beforeFlush?.(); // still scheduled: what it pushes joins this frame
     this.scheduled = false;
     if (this.items.length > 0) this.emit();
   };

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { PromiseRecord, TaskRecord } from "@resonate-compat/protocol";
-import { CHANNEL_ACQUIRED, CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, channelPath, type EagerAcquire, FrameBatcher, frameItems } from "@resonate-compat/protocol/channel";
+import { CHANNEL_ACQUIRED, CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, channelPath, FrameBatcher, frameItems, MAX_FRAME_BYTES, type SlotsReport, slotsItem } from "@resonate-compat/protocol/channel";
 import WebSocket, { type RawData } from "ws";
 import { Backoff } from "./backoff";
 import type { Timer } from "./clock";
@@ -18,12 +18,16 @@ import { deliverMessage, type MessageStream, type PollConnectionOptions } from "
 // when it opens. A request sent on a socket that is lost before its answer came fails with a plain
 // Error, as a dropped HTTP connection does, so HttpClient retries it.
 //
-// With `eager`, the channel asks the server to acquire tasks for this process while it has fewer
-// than `slots` in hand (protocol/src/channel.ts): such a task arrives as the answer of an acquire
-// this process did not send, and goes to `onAcquired` instead of an execute to `onMessage`.
+// With `eager`, the channel asks the server to acquire tasks for this process while it has room
+// (protocol/src/channel.ts): such a task arrives as the answer of an acquire this process did not
+// send, and goes to `onAcquired` instead of an execute to `onMessage`. The room is this process's
+// free slots: in the query when the socket opens, then in an "s" item at the end of every turn in
+// which it changed (slotsChanged()), in the same frame as the requests of that turn.
 
-/** Eager acquire: the slots and lease ttl to ask for, and who runs what is acquired. */
-export interface ChannelEagerAcquire extends EagerAcquire {
+/** Eager acquire: the lease ttl to ask for, the free slots now, and who runs what is acquired. */
+export interface ChannelEagerAcquire {
+  ttl: number;
+  free: () => number;
   onAcquired: (acquired: { task: TaskRecord; promise: PromiseRecord }) => void;
 }
 
@@ -53,12 +57,17 @@ export class ChannelTransport implements Transport {
   private closed = false;
   private readonly opened: Promise<void>;
   private markOpened!: () => void;
+  /** Acquired tasks ("t" items) read on the current socket. */
+  private seen = 0;
+  /** The room the server knows of on the current socket (the query's, then the last report). */
+  private reported: SlotsReport | undefined;
+  private reportDue = false;
 
   constructor(
     private readonly options: PollConnectionOptions,
     private readonly eager?: ChannelEagerAcquire,
   ) {
-    const target = new URL(channelPath(options.group, options.pid, eager && { slots: eager.slots, ttl: eager.ttl }), options.url);
+    const target = new URL(channelPath(options.group, options.pid), options.url);
     target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
     this.channelUrl = target.href;
     this.backoff = new Backoff(options.backoff ?? { initial: 1_000, max: 30_000 });
@@ -125,17 +134,43 @@ export class ChannelTransport implements Transport {
     this.messagesStopped = true;
   }
 
+  /** The free slots may have changed: the end of this turn reports them if they did. */
+  slotsChanged(): void {
+    if (!this.eager || !this.open) return;
+    this.reportDue = true;
+    this.batcher?.touch();
+  }
+
+  /** At the end of a turn (FrameBatcher's beforeFlush): the slots report, if the room changed. */
+  private readonly report = (): void => {
+    if (!this.reportDue || !this.eager || !this.open) return;
+    this.reportDue = false;
+    const now = { free: this.eager.free(), seen: this.seen };
+    if (this.reported && now.free === this.reported.free && now.seen === this.reported.seen) return;
+    this.reported = now;
+    this.batcher?.push(slotsItem(now));
+  };
+
   private connect(): void {
     const { token } = this.options;
+    // A new socket: the server counts from the room stated in its query.
+    this.seen = 0;
+    this.reportDue = false;
+    this.reported = this.eager ? { free: this.eager.free(), seen: 0 } : undefined;
+    const url = this.reported && this.eager ? `${this.channelUrl}?slots=${this.reported.free}&ttl=${this.eager.ttl}` : this.channelUrl;
     // ws sets TCP_NODELAY on the socket itself: each frame leaves at once.
-    const ws = new WebSocket(this.channelUrl, CHANNEL_SUBPROTOCOL, {
+    const ws = new WebSocket(url, CHANNEL_SUBPROTOCOL, {
       perMessageDeflate: false,
       ...(token === undefined ? {} : { headers: { Authorization: `Bearer ${token}` } }),
     });
     this.ws = ws;
-    this.batcher = new FrameBatcher((frame) => {
-      if (this.ws === ws && ws.readyState === WebSocket.OPEN) ws.send(frame);
-    });
+    this.batcher = new FrameBatcher(
+      (frame) => {
+        if (this.ws === ws && ws.readyState === WebSocket.OPEN) ws.send(frame);
+      },
+      MAX_FRAME_BYTES,
+      this.report,
+    );
     let reason: string | undefined;
     // Without this listener ws would only report "Unexpected server response: 404".
     ws.on("unexpected-response", (_req, res) => {
@@ -159,6 +194,7 @@ export class ChannelTransport implements Transport {
     this.openedOnce = true;
     this.markOpened();
     for (const request of this.pending.values()) if (!request.sent) this.send(request);
+    this.slotsChanged(); // the room may have changed during the handshake
     if (!this.messagesStopped) this.options.onOpen?.(reconnected);
   }
 
@@ -177,7 +213,11 @@ export class ChannelTransport implements Transport {
       const json = item.slice(1);
       if (tag === CHANNEL_ANSWER) this.answer(json);
       else if (tag === CHANNEL_MESSAGE) this.deliver(json);
-      else if (tag === CHANNEL_ACQUIRED && this.eager) this.acquired(json, this.eager);
+      else if (tag === CHANNEL_ACQUIRED && this.eager) {
+        this.seen++;
+        this.acquired(json, this.eager);
+        this.slotsChanged();
+      }
       else this.options.logger.warn({ url: this.channelUrl, raw: item.slice(0, 200) }, "dropping an item with an unknown tag");
     }
   }

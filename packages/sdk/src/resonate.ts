@@ -5,6 +5,7 @@ import type { Context } from "./context";
 import { PromiseNotFoundError, ResonateError } from "./errors";
 import { type Handle, PromiseHandle } from "./handle";
 import { ChannelTransport } from "./channel-transport";
+import { MAX_EAGER_SLOTS } from "@resonate-compat/protocol/channel";
 import { AsyncHeartbeat } from "./heartbeat";
 import { HttpClient, messageOf } from "./http-client";
 import { Listeners } from "./listeners";
@@ -19,11 +20,10 @@ import { TaskRunner } from "./task-runner";
 //   beginRpc / get ──▶ http client ──▶ handle ──result()──▶ listeners
 // With `transport: "websocket"` one channel (one WebSocket) is both the poll stream and the http
 // client's transport; otherwise they are the SSE stream and a pool of HTTP connections. Over the
-// channel the server also acquires tasks for us while we have a free slot (eager acquire):
-//   channel ──acquired task──▶ task runner (run, fulfill; no acquire of its own)
+// channel the server also acquires tasks for us while we have room (eager acquire), which the
+// channel reports from the task runner's free slots:
+//   channel ──acquired task──▶ task runner (run, fulfill; no acquire of its own) ──free slots──▶ channel
 
-/** The most slots the channel's eager acquire may ask for (the server's limit); concurrency is unbounded by default. */
-const MAX_EAGER_SLOTS = 100_000;
 
 export class Resonate {
   readonly url: string;
@@ -76,7 +76,11 @@ export class Resonate {
     };
     const { requestTimeout, maxConnections, retry } = this.config;
     // Over the channel the server acquires tasks for us while we have a free slot (one round trip fewer per task).
-    const eager = { slots: Math.min(this.config.concurrency, MAX_EAGER_SLOTS), ttl, onAcquired: (acquired: { task: TaskRecord; promise: PromiseRecord }) => this.runner.onAcquired(acquired) };
+    const eager = {
+      ttl,
+      free: () => this.runner.free(MAX_EAGER_SLOTS),
+      onAcquired: (acquired: { task: TaskRecord; promise: PromiseRecord }) => this.runner.onAcquired(acquired),
+    };
     const channel = this.config.transport === "websocket" ? new ChannelTransport(pollOptions, eager) : undefined;
     this.http = new HttpClient({ url, token, requestTimeout, maxConnections, transport: channel, retry, clock, logger });
     this.poll = channel?.messages ?? new PollConnection(pollOptions);
@@ -91,6 +95,7 @@ export class Resonate {
       concurrency: this.config.concurrency,
       logger,
       clock,
+      onLoad: () => channel?.slotsChanged(),
     });
     this.listeners = new Listeners({
       http: this.http,

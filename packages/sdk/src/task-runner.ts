@@ -63,6 +63,8 @@ export interface TaskRunnerOptions {
   logger: Logger;
   /** Times the acquires (the lease's lower bound starts when the acquire is sent). */
   clock?: Clock;
+  /** Called whenever `free` may have changed (the channel reports it for eager acquires). */
+  onLoad?: () => void;
   /** How long stop() waits for hand-backs and in-flight acquires before giving up on them. */
   stopGrace?: number;
 }
@@ -110,6 +112,12 @@ export class TaskRunner {
     return { active: this.slots.size, queued: this.queue.size + this.ready.size };
   }
 
+  /** Slots free once every task waiting here has one (at most `limit`): the room for eager acquires. */
+  free(limit: number): number {
+    if (this.stopping.signal.aborted) return 0;
+    return Math.max(0, Math.min(this.options.concurrency, limit) - this.slots.size - this.queue.size - this.ready.size);
+  }
+
   onExecute(task: { id: string; version: number }): void {
     if (this.stopping.signal.aborted) return;
     // The server sends an execute at version v only while the task is pending at v: if we run it
@@ -153,6 +161,7 @@ export class TaskRunner {
     for (const { task } of this.ready.values()) handBacks.push(this.release(task));
     this.ready.clear();
     this.queue.clear();
+    this.options.onLoad?.(); // no room any more
     const acquiring = [...this.slots.values()].map((slot) => slot.acquired);
     await withDeadline(Promise.allSettled([...handBacks, ...acquiring]), this.options.stopGrace ?? 5_000);
   }
@@ -162,6 +171,11 @@ export class TaskRunner {
    * queued executes; a task id already running waits for its slot.
    */
   private pump(): void {
+    this.fillSlots();
+    this.options.onLoad?.();
+  }
+
+  private fillSlots(): void {
     while (!this.stopping.signal.aborted && this.slots.size < this.options.concurrency) {
       const ready = [...this.ready.values()].find(({ task }) => !this.slots.has(task.id));
       if (ready) {
@@ -201,6 +215,7 @@ export class TaskRunner {
     this.ready.delete(task.id);
     this.options.heartbeat.stop(task);
     this.options.logger.info({ id: task.id, version: task.version }, "lease lost before the task could start: not run here");
+    this.options.onLoad?.();
   }
 
   private async execute(id: string, version: number, acquireDone: () => void): Promise<void> {

@@ -11,7 +11,8 @@ import { ResonateConfigError } from "../src/errors";
 import { RequestTimeoutError, TransportClosedError } from "../src/http-transport";
 import type { LogFields } from "../src/logger";
 import { Resonate } from "../src/resonate";
-import { silentLogger, waitFor } from "./support/fake-server";
+import { promiseRecord, silentLogger, waitFor } from "./support/fake-server";
+import { encodeInvocation } from "../src/codec";
 
 // The channel against a tiny fake server: a WebSocketServer on a real socket (port 0) that records
 // every frame and lets each test answer, push and drop as it likes.
@@ -319,10 +320,41 @@ describe("the transport option", () => {
     const r = new Resonate({ url: fake.url, group: "g", pid: "p", transport: "websocket", logger: silentLogger });
     try {
       await r.connected();
-      // It asks for eager acquires: slots = concurrency (unbounded: the limit), ttl = the default 60 s.
+      // It asks for eager acquires: slots = its free slots (concurrency unbounded: the limit), ttl = the default 60 s.
       expect(fake.upgrades[0]!.url).toBe("/ws/g/p?slots=100000&ttl=60000");
       await expect(r.get("missing")).rejects.toMatchObject({ name: "PromiseNotFoundError" });
       expect(fake.frames.flatMap(requestsOf).map((e) => e.kind)).toContain("promise.get");
+    } finally {
+      await r.stop();
+      await fake.close();
+    }
+  });
+
+  it("\"websocket\" states its free slots when it opens and reports them in \"s\" items as tasks acquired for it come and go", async () => {
+    const fake = await startFakeChannelServer();
+    fake.onSocket = (ws) =>
+      ws.on("message", (data) => {
+        // Answer the worker's own requests (its fulfill) with 200.
+        const requests = data.toString().split("\n").filter((item) => item.startsWith("{")).map((item) => JSON.parse(item) as RequestEnvelope);
+        if (requests.length > 0) ws.send(requests.map((r) => fake.answer(r, 200, {})).join("\n"));
+      });
+    const r = new Resonate({ url: fake.url, group: "g", pid: "p", transport: "websocket", concurrency: 2, ttl: 30_000, logger: silentLogger });
+    let release!: () => void;
+    r.register("block", () => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      await r.connected();
+      expect(fake.upgrades[0]!.url).toBe("/ws/g/p?slots=2&ttl=30000");
+      const task = { id: "b1", state: "acquired", version: 1, resumes: 0, ttl: 30_000, pid: "p" };
+      const promise = promiseRecord("b1", { param: encodeInvocation({ func: "block", args: [], version: 1 }) });
+      fake.sockets[0]!.send(`t${JSON.stringify({ kind: "task.acquire", head: { corrId: "eager-1", status: 200, version: PROTOCOL_VERSION }, data: { task, promise, preload: [] } })}`);
+      // Running it takes a slot: one free, once the one acquired task is counted.
+      await waitFor(() => release !== undefined && fake.frames.some((f) => f.split("\n").includes('s{"free":1,"seen":1}')));
+      expect(fake.frames.flatMap((f) => f.split("\n")).filter((item) => item.startsWith("{"))).toEqual([]); // no acquire of its own
+      release();
+      // Its fulfill goes out, and once answered the slot is free again.
+      await waitFor(() => fake.frames.some((f) => f.split("\n").includes('s{"free":2,"seen":1}')));
+      const kinds = fake.frames.flatMap((f) => f.split("\n")).filter((item) => item.startsWith("{")).map((item) => (JSON.parse(item) as RequestEnvelope).kind);
+      expect(kinds).toEqual(["task.fulfill"]);
     } finally {
       await r.stop();
       await fake.close();

@@ -1,3 +1,4 @@
+import type { PromiseRecord, TaskRecord } from "@resonate-compat/protocol";
 import { describe, expect, it } from "vitest";
 import { decode, encode, encodeInvocation } from "../src/codec";
 import type { Context } from "../src/context";
@@ -189,11 +190,14 @@ describe("TaskRunner", () => {
   });
 
   describe("tasks acquired for it (eager acquire over the channel)", () => {
+    /** What the channel hands over for a task the server acquired for us. */
+    const granted = (id: string, version: number, func: string, args: unknown[] = []) => acquired(id, version, func, args).data as unknown as { task: TaskRecord; promise: PromiseRecord };
+
     it("runs one at once without an acquire of its own, heartbeats it and fulfills it", async () => {
       const { http, registry, runner, heartbeat } = setup();
       let release!: () => void;
       registry.add("slow", (_ctx: Context, n: number) => new Promise<number>((r) => (release = () => r(n + 1))));
-      runner.onAcquired(acquired("slow-1", 2, "slow", [41]).data);
+      runner.onAcquired(granted("slow-1", 2, "slow", [41]));
       await waitFor(() => release !== undefined);
       expect([...heartbeat.held]).toEqual([["slow-1", 3]]);
       release();
@@ -211,7 +215,7 @@ describe("TaskRunner", () => {
       runner.onExecute({ id: "slow-1", version: 0 });
       await waitFor(() => gates.length === 1);
       runner.onExecute({ id: "slow-2", version: 0 }); // queued, unacquired
-      runner.onAcquired(acquired("slow-3", 0, "slow").data); // acquired for us while the slot is taken
+      runner.onAcquired(granted("slow-3", 0, "slow")); // acquired for us while the slot is taken
       expect(runner.load).toEqual({ active: 1, queued: 2 });
       expect([...heartbeat.held.keys()].sort()).toEqual(["slow-1", "slow-3"]);
       gates[0]!();
@@ -232,7 +236,7 @@ describe("TaskRunner", () => {
       registry.add("slow", (ctx: Context) => new Promise<void>((r) => (order.push(ctx.id), gates.push(r))));
       runner.onExecute({ id: "slow-1", version: 0 });
       await waitFor(() => gates.length === 1);
-      runner.onAcquired(acquired("slow-2", 0, "slow").data); // held at version 1
+      runner.onAcquired(granted("slow-2", 0, "slow")); // held at version 1
       runner.onExecute({ id: "slow-2", version: 1 }); // pending again at version 1: our lease is gone
       expect(heartbeat.held.has("slow-2")).toBe(false);
       expect(runner.load).toEqual({ active: 1, queued: 1 });
@@ -245,10 +249,10 @@ describe("TaskRunner", () => {
     it("stop() releases the ones still waiting; one that arrives after stop() is released at once", async () => {
       const { http, registry, runner } = setup(1);
       registry.add("slow", (ctx: Context) => new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve())));
-      runner.onAcquired(acquired("slow-1", 0, "slow").data);
-      runner.onAcquired(acquired("slow-2", 0, "slow").data);
+      runner.onAcquired(granted("slow-1", 0, "slow"));
+      runner.onAcquired(granted("slow-2", 0, "slow"));
       await runner.stop();
-      runner.onAcquired(acquired("slow-3", 0, "slow").data);
+      runner.onAcquired(granted("slow-3", 0, "slow"));
       await waitFor(() => http.callsOf("task.release").length === 2);
       expect(http.callsOf("task.release").map((d) => [d.id, d.version])).toEqual([["slow-2", 1], ["slow-3", 1]]);
       expect(http.callsOf("task.fulfill")).toHaveLength(0);

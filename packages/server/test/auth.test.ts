@@ -112,4 +112,21 @@ describe("authentication", () => {
     expect(status).toEqual({ "no-auth": 401, "out-of-prefix": 403, "in-prefix": 200 });
     await channel.close();
   });
+
+  it("acquires eagerly for a channel with the channel's own token: a task outside its prefix comes as an execute", async () => {
+    const scoped = await token({ prefix: "e1." }, { iss: "tests" });
+    const admin = await token({ role: "admin" }, { iss: "tests" });
+    const worker = await openChannel(server.url, "eager-workers", "w1", undefined, { authorization: `Bearer ${scoped}` }, "?slots=4&ttl=5000");
+    await eventually(() => server.registry.has("eager-workers", "w1"), 3000, "the channel registered");
+    const job = (id: string) => ({ ...create(id), param: { headers: {}, data: "" }, tags: { "resonate:target": "poll://any@eager-workers" } });
+    expect((await call("promise.create", job("e1.inside"), admin)).head.status).toBe(200);
+    await eventually(() => worker.acquired.length === 1, 3000, "the task inside the prefix, acquired");
+    expect(worker.acquired[0]).toMatchObject({ head: { status: 200 }, data: { task: { id: "e1.inside", state: "acquired" } } });
+    // Its eager acquire is refused (403) like the worker's own would be: the execute is sent instead.
+    expect((await call("promise.create", job("e2.outside"), admin)).head.status).toBe(200);
+    await eventually(() => worker.messages.length === 1, 3000, "the task outside the prefix, as an execute");
+    expect(worker.messages[0]).toMatchObject({ kind: "execute", data: { task: { id: "e2.outside" } } });
+    expect(worker.acquired).toHaveLength(1);
+    await worker.close();
+  });
 });

@@ -1,7 +1,7 @@
 // The channel's eager acquire (src/api/eager-acquire.ts): a worker that opens its channel with
-// ?slots=&ttl= gets, while it has a free slot, the answer of the task.acquire it would have sent
-// instead of the execute; beyond its slots it gets executes; the acquire is an ordinary one (same
-// lease, history, recovery when the worker goes away).
+// ?slots=&ttl= gets, while it has room (its free slots, as it reports them), the answer of the
+// task.acquire it would have sent instead of the execute; beyond that it gets executes; the acquire
+// is an ordinary one (same lease, history, authorisation, recovery when the worker goes away).
 
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ afterAll(() => ts.close());
 const job = (id: string, group: string) => createData(id, Date.now() + 60_000, { "resonate:target": `poll://any@${group}` });
 
 describe("eager acquire over the channel", () => {
-  it("sends a worker with a free slot its task already acquired, with its pid and ttl, and no execute", async () => {
+  it("sends a worker with room its task already acquired, with its pid and ttl, and no execute", async () => {
     const worker = await openChannel(ts.url, "eg1", "w1", undefined, {}, "?slots=2&ttl=5000");
     await eventually(() => ts.server.registry.has("eg1", "w1"), 3000, "the channel registered");
     expect((await call(ts.url, "promise.create", job("e1", "eg1"))).status).toBe(200);
@@ -40,42 +40,41 @@ describe("eager acquire over the channel", () => {
     await worker.close();
   });
 
-  it("sends executes beyond the worker's slots, counting the ones it has not acquired yet", async () => {
+  it("acquires only within the room the worker reports: free slots, less the acquired tasks it has not counted yet", async () => {
     const worker = await openChannel(ts.url, "eg2", "w1", undefined, {}, "?slots=1&ttl=5000");
     await eventually(() => ts.server.registry.has("eg2", "w1"), 3000, "the channel registered");
     await call(ts.url, "promise.create", job("s1", "eg2"));
     await eventually(() => worker.acquired.length === 1, 3000, "the first task, acquired");
+    // Room 1 − 1 sent: the second is an execute.
     await call(ts.url, "promise.create", job("s2", "eg2"));
     await eventually(() => worker.messages.length === 1, 3000, "the second task, as an execute");
     expect(worker.messages[0]).toMatchObject({ kind: "execute", data: { task: { id: "s2" } } });
-    expect(worker.acquired).toHaveLength(1);
 
-    // The first done, the second is still offered and unacquired: in hand 1 of 1, so a third is an execute too.
-    const fulfill = (id: string, version: number, corrId: string) =>
-      envelope("task.fulfill", { id, version, action: { kind: "promise.settle", head: { corrId: `${corrId}-s`, version: "2026-04-01" }, data: { id, state: "resolved", value: { headers: {}, data: "" } } } }, { corrId });
-    worker.send(fulfill("s1", worker.acquired[0].data.task.version, "f1"));
-    await eventually(() => worker.answers.some((a) => a.head.corrId === "f1"), 3000, "the first fulfill's answer");
+    // A report that has not counted the acquired task yet (seen 0) leaves no room: free 1 − (1 − 0).
+    worker.ws.send('s{"free":1,"seen":0}');
     await call(ts.url, "promise.create", job("s3", "eg2"));
     await eventually(() => worker.messages.length === 2, 3000, "the third task, as an execute");
-    expect(worker.acquired).toHaveLength(1);
+    // Malformed reports, or one counting more than was sent, are ignored; the channel stays open.
+    worker.ws.send('s{"free":-1,"seen":0}\ns{"free":5,"seen":9}\nsnot json');
+    // Once it has counted it (seen 1) with two slots free, two more come acquired, and no third.
+    worker.ws.send('s{"free":2,"seen":1}');
+    for (const id of ["s4", "s5", "s6"]) await call(ts.url, "promise.create", job(id, "eg2"));
+    await eventually(() => worker.messages.length === 3, 3000, "the sixth task, as an execute");
+    expect(worker.acquired.map((a) => a.data.task.id)).toEqual(["s1", "s4", "s5"]);
+    expect(worker.messages.map((m) => m.data.task.id)).toEqual(["s2", "s3", "s6"]);
+    expect(worker.ws.readyState).toBe(worker.ws.OPEN);
+    await worker.close();
+  });
 
-    // The worker takes the second itself and finishes it; the third is then re-offered (after 1 s)
-    // to the only stream there is, and a fourth, with the slot free and nothing offered, comes acquired.
-    const s2 = worker.messages[0].data.task;
-    worker.send(envelope("task.acquire", { id: "s2", version: s2.version, pid: "w1", ttl: 5000 }, { corrId: "a2" }));
-    await eventually(() => worker.answers.some((a) => a.head.corrId === "a2"), 3000, "the second's acquire");
-    const acquired2 = worker.answers.find((a) => a.head.corrId === "a2");
-    expect(acquired2.head.status).toBe(200);
-    worker.send(fulfill("s2", acquired2.data.task.version, "f2"));
-    const s3 = worker.messages[1].data.task;
-    worker.send(envelope("task.acquire", { id: "s3", version: s3.version, pid: "w1", ttl: 5000 }, { corrId: "a3" }));
-    await eventually(() => worker.answers.some((a) => a.head.corrId === "a3"), 3000, "the third's acquire");
-    const acquired3 = worker.answers.find((a) => a.head.corrId === "a3");
-    worker.send(fulfill("s3", acquired3.data.task.version, "f3"));
-    await eventually(() => worker.answers.some((a) => a.head.corrId === "f3"), 3000, "the third's fulfill");
-    await call(ts.url, "promise.create", job("s4", "eg2"));
-    await eventually(() => worker.acquired.length === 2, 3000, "the fourth task, acquired");
-    expect(worker.acquired[1].data.task.id).toBe("s4");
+  it("gives no room to a worker that opened with none until it reports some", async () => {
+    const worker = await openChannel(ts.url, "eg5", "w1", undefined, {}, "?slots=0&ttl=5000");
+    await eventually(() => ts.server.registry.has("eg5", "w1"), 3000, "the channel registered");
+    await call(ts.url, "promise.create", job("z1", "eg5"));
+    await eventually(() => worker.messages.length === 1, 3000, "an execute");
+    worker.ws.send('s{"free":1,"seen":0}');
+    await call(ts.url, "promise.create", job("z2", "eg5"));
+    await eventually(() => worker.acquired.length === 1, 3000, "an acquired task");
+    expect(worker.acquired[0].data.task.id).toBe("z2");
     await worker.close();
   });
 
@@ -93,7 +92,7 @@ describe("eager acquire over the channel", () => {
   });
 
   it("refuses a malformed eager query with 400 and says why", async () => {
-    for (const query of ["?slots=0&ttl=5000", "?slots=2", "?slots=x&ttl=5000", "?slots=2&ttl=-1", "?slots=100001&ttl=5000"]) {
+    for (const query of ["?slots=-1&ttl=5000", "?slots=2", "?slots=x&ttl=5000", "?slots=2&ttl=-1", "?slots=2&ttl=0", "?slots=100001&ttl=5000"]) {
       await expect(openChannel(ts.url, "eg4", "w1", undefined, {}, query), query).rejects.toThrow(/400/);
     }
     const { port } = new URL(ts.url);

@@ -1,6 +1,6 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { CHANNEL_ACQUIRED, CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, type EagerAcquire, FrameBatcher, frameItems, parseEagerAcquire } from "@resonate-compat/protocol/channel";
+import { CHANNEL_ACQUIRED, CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SLOTS, CHANNEL_SUBPROTOCOL, type EagerAcquire, FrameBatcher, frameItems, parseEagerAcquire } from "@resonate-compat/protocol/channel";
 import type { FastifyInstance } from "fastify";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Clock } from "../clock";
@@ -8,7 +8,7 @@ import type { PollConnection } from "../delivery/connection";
 import { atCapacity, type StreamLifecycle, streamOpened } from "../delivery/stream-lifecycle";
 import { hopTraceOn, traceMessageWrite } from "../observability/hop-trace";
 import { type Authenticator, bearerToken } from "./auth";
-import { eagerAcquirer } from "./eager-acquire";
+import { EagerAcquirer } from "./eager-acquire";
 import type { ProtocolHandler } from "./protocol-handler";
 
 // GET /ws/<group>/<pid> upgraded to a WebSocket: the channel of packages/protocol/src/channel.ts.
@@ -18,7 +18,7 @@ import type { ProtocolHandler } from "./protocol-handler";
 // the other replicas cannot tell them apart). What it saves is syscalls: the answers and messages
 // one turn of the event loop produces for a process leave in one frame. A worker that opens it with
 // ?slots=&ttl= also saves a round trip per task: executes for it become acquires made on its
-// behalf while it has a free slot (eager-acquire.ts).
+// behalf while it has room, which it reports in "s" items (eager-acquire.ts).
 
 const CHANNEL_PATH = /^\/ws\/([^/?]+)\/([^/?]+)\/?(?:\?.*)?$/;
 
@@ -89,8 +89,8 @@ export function registerChannel(app: FastifyInstance, options: ChannelOptions): 
       if (hopTraceOn) traceMessageWrite(message);
       return true;
     };
-    const acquireFor = eager
-      ? eagerAcquirer({
+    const acquirer = eager
+      ? new EagerAcquirer({
           handler: options.handler,
           pid,
           eager,
@@ -107,7 +107,7 @@ export function registerChannel(app: FastifyInstance, options: ChannelOptions): 
       openedAt: options.clock.now(),
       send(message, offer) {
         if (ws.readyState !== ws.OPEN) return false;
-        return acquireFor?.(message, offer) || sendMessage(message);
+        return acquirer?.offer(message, offer) || sendMessage(message);
       },
       close() {
         // "Going away": the client reconnects (through the proxy, to whichever replica is up).
@@ -122,6 +122,10 @@ export function registerChannel(app: FastifyInstance, options: ChannelOptions): 
         return;
       }
       for (const item of frameItems(data.toString())) {
+        if (item[0] === CHANNEL_SLOTS) {
+          if (!acquirer?.report(item.slice(1))) logger.warn({ group, pid, item: item.slice(0, 200) }, "channel: ignoring a slots report (malformed, or no eager acquire asked for)");
+          continue;
+        }
         options.handler.handle(item).then(
           (answer) => {
             if (ws.readyState === ws.OPEN) frames.push(CHANNEL_ANSWER + JSON.stringify(answer));

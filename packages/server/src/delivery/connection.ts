@@ -1,9 +1,7 @@
-/** What the dispatcher knows of an execute it hands to a stream, for a connection that acquires on its process's behalf. */
+/** The task of an execute this server routed to a stream, for a connection that acquires on its process's behalf. */
 export interface ExecuteOffer {
   taskId: string;
   version: number;
-  /** Tasks the process has in hand besides this one: leases it holds and executes offered to it, not yet acquired. */
-  inHand: number;
 }
 
 /**

@@ -288,7 +288,7 @@ export class Dispatcher {
       case "stream": {
         const { stream } = delivery;
         // A stream of another replica got its message through the forward row already.
-        const offer = outgoing.kind === "execute" && delivery.pick ? { taskId: outgoing.taskId, version: outgoing.version, inHand: delivery.pick.held + delivery.pick.offered } : undefined;
+        const offer = outgoing.kind === "execute" ? { taskId: outgoing.taskId, version: outgoing.version } : undefined;
         const sent = stream.connection ? stream.connection.send(delivery.message, offer) : true;
         if (!sent) {
           if (outgoing.kind === "execute") this.offers.forget(outgoing.taskId);
