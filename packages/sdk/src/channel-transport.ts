@@ -21,8 +21,8 @@ import { deliverMessage, type MessageStream, type PollConnectionOptions } from "
 // With `eager`, the channel asks the server to acquire tasks for this process while it has room
 // (protocol/src/channel.ts): such a task arrives as the answer of an acquire this process did not
 // send, and goes to `onAcquired` instead of an execute to `onMessage`. The room is this process's
-// free slots: in the query when the socket opens, then in an "s" item at the end of every turn in
-// which it changed (slotsChanged()), in the same frame as the requests of that turn.
+// free slots: in the query when the socket opens, then in an "s" item at the end of a turn in which
+// they changed enough (slotsChanged(), report()), in the same frame as the requests of that turn.
 
 /** Eager acquire: the lease ttl to ask for, the free slots now, and who runs what is acquired. */
 export interface ChannelEagerAcquire {
@@ -141,14 +141,20 @@ export class ChannelTransport implements Transport {
     this.batcher?.touch();
   }
 
-  /** At the end of a turn (FrameBatcher's beforeFlush): the slots report, if the room changed. */
+  /**
+   * At the end of a turn (FrameBatcher's beforeFlush): a slots report, when the room the server
+   * counts (the last report, less the acquired tasks read since) is more than the free slots (it
+   * must not acquire what cannot start), or at most half of them and less (as a credit window is
+   * topped up: with many slots, a report is rare; with few, one per freed slot).
+   */
   private readonly report = (): void => {
-    if (!this.reportDue || !this.eager || !this.open) return;
+    if (!this.reportDue || !this.eager || !this.open || !this.reported) return;
     this.reportDue = false;
-    const now = { free: this.eager.free(), seen: this.seen };
-    if (this.reported && now.free === this.reported.free && now.seen === this.reported.seen) return;
-    this.reported = now;
-    this.batcher?.push(slotsItem(now));
+    const free = this.eager.free();
+    const room = this.reported.free - (this.seen - this.reported.seen);
+    if (room === free || (room < free && room > free / 2)) return;
+    this.reported = { free, seen: this.seen };
+    this.batcher?.push(slotsItem(this.reported));
   };
 
   private connect(): void {

@@ -13,6 +13,7 @@ import type { LogFields } from "../src/logger";
 import { Resonate } from "../src/resonate";
 import { promiseRecord, silentLogger, waitFor } from "./support/fake-server";
 import { encodeInvocation } from "../src/codec";
+import type { Context } from "../src/context";
 
 // The channel against a tiny fake server: a WebSocketServer on a real socket (port 0) that records
 // every frame and lets each test answer, push and drop as it likes.
@@ -330,31 +331,37 @@ describe("the transport option", () => {
     }
   });
 
-  it("\"websocket\" states its free slots when it opens and reports them in \"s\" items as tasks acquired for it come and go", async () => {
+  it("\"websocket\" states its free slots when it opens, and reports them in an \"s\" item when the server's count falls behind", async () => {
     const fake = await startFakeChannelServer();
     fake.onSocket = (ws) =>
       ws.on("message", (data) => {
-        // Answer the worker's own requests (its fulfill) with 200.
+        // Answer the worker's own requests (its fulfills) with 200.
         const requests = data.toString().split("\n").filter((item) => item.startsWith("{")).map((item) => JSON.parse(item) as RequestEnvelope);
         if (requests.length > 0) ws.send(requests.map((r) => fake.answer(r, 200, {})).join("\n"));
       });
     const r = new Resonate({ url: fake.url, group: "g", pid: "p", transport: "websocket", concurrency: 2, ttl: 30_000, logger: silentLogger });
-    let release!: () => void;
-    r.register("block", () => new Promise<void>((resolve) => (release = resolve)));
+    const gates = new Map<string, () => void>();
+    r.register("block", (ctx: Context) => new Promise<void>((resolve) => gates.set(ctx.id, resolve)));
+    const items = () => fake.frames.flatMap((f) => f.split("\n"));
+    const acquiredFor = (id: string) => {
+      const task = { id, state: "acquired", version: 1, resumes: 0, ttl: 30_000, pid: "p" };
+      const promise = promiseRecord(id, { param: encodeInvocation({ func: "block", args: [], version: 1 }) });
+      return `t${JSON.stringify({ kind: "task.acquire", head: { corrId: `eager-${id}`, status: 200, version: PROTOCOL_VERSION }, data: { task, promise, preload: [] } })}`;
+    };
     try {
       await r.connected();
       expect(fake.upgrades[0]!.url).toBe("/ws/g/p?slots=2&ttl=30000");
-      const task = { id: "b1", state: "acquired", version: 1, resumes: 0, ttl: 30_000, pid: "p" };
-      const promise = promiseRecord("b1", { param: encodeInvocation({ func: "block", args: [], version: 1 }) });
-      fake.sockets[0]!.send(`t${JSON.stringify({ kind: "task.acquire", head: { corrId: "eager-1", status: 200, version: PROTOCOL_VERSION }, data: { task, promise, preload: [] } })}`);
-      // Running it takes a slot: one free, once the one acquired task is counted.
-      await waitFor(() => release !== undefined && fake.frames.some((f) => f.split("\n").includes('s{"free":1,"seen":1}')));
-      expect(fake.frames.flatMap((f) => f.split("\n")).filter((item) => item.startsWith("{"))).toEqual([]); // no acquire of its own
-      release();
-      // Its fulfill goes out, and once answered the slot is free again.
-      await waitFor(() => fake.frames.some((f) => f.split("\n").includes('s{"free":2,"seen":1}')));
-      const kinds = fake.frames.flatMap((f) => f.split("\n")).filter((item) => item.startsWith("{")).map((item) => (JSON.parse(item) as RequestEnvelope).kind);
-      expect(kinds).toEqual(["task.fulfill"]);
+      // Two tasks acquired for it fill both slots: the server's count (2 − 2 sent) is right, nothing to say.
+      fake.sockets[0]!.send(acquiredFor("b1"));
+      fake.sockets[0]!.send(acquiredFor("b2"));
+      await waitFor(() => gates.size === 2);
+      expect(items()).toEqual([]); // no acquire of its own, no report
+      // One finishes: its fulfill goes out, and once answered one slot is free that the server does not count.
+      gates.get("b1")!();
+      await waitFor(() => items().includes('s{"free":1,"seen":2}'));
+      expect(items().filter((item) => item.startsWith("{")).map((item) => (JSON.parse(item) as RequestEnvelope).kind)).toEqual(["task.fulfill"]);
+      gates.get("b2")!();
+      await waitFor(() => items().includes('s{"free":2,"seen":2}'));
     } finally {
       await r.stop();
       await fake.close();
