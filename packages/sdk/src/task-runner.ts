@@ -382,7 +382,10 @@ export class TaskRunner {
         if (answer.status === 409 && !controller.signal.aborted) controller.abort(new LeaseLostError(task.id, task.version, "refused"));
       }
     } catch (err) {
-      logger.warn({ id: task.id, version: task.version, error: errorText(err) }, "task fulfill failed; the lease will lapse and the task run again");
+      // Stopped while the fulfill was on its way (stop() closes the transport): the server may have
+      // committed it already; if not, the lease lapses and the task runs again. Not a failure to warn of.
+      if (this.stopping.signal.aborted) logger.info({ id: task.id, version: task.version }, "stopped before the fulfill's answer came: the server has the result, or the task runs again once its lease lapses");
+      else logger.warn({ id: task.id, version: task.version, error: errorText(err) }, "task fulfill failed; the lease will lapse and the task run again");
     }
   }
 

@@ -4,6 +4,7 @@ import { decode, encode, encodeInvocation } from "../src/codec";
 import type { Context } from "../src/context";
 import type { Heartbeat } from "../src/heartbeat";
 import { Registry } from "../src/registry";
+import type { Logger } from "../src/logger";
 import { TaskRunner } from "../src/task-runner";
 import { FakeHttp, flush } from "./support/fake-http";
 import { promiseRecord, silentLogger, waitFor } from "./support/fake-server";
@@ -30,11 +31,11 @@ class RecordingHeartbeat implements Heartbeat {
   }
 }
 
-function setup(concurrency = Infinity) {
+function setup(concurrency = Infinity, logger: Logger = silentLogger) {
   const http = new FakeHttp().on("task.acquire", (d) => acquired(String(d.id), Number(d.version), String(d.id).split("-")[0]));
   const registry = new Registry();
   const heartbeat = new RecordingHeartbeat();
-  const runner = new TaskRunner({ http, registry, heartbeat, pid: "w1", group: "workers", ttl: 1000, concurrency, logger: silentLogger, stopGrace: 1_000 });
+  const runner = new TaskRunner({ http, registry, heartbeat, pid: "w1", group: "workers", ttl: 1000, concurrency, logger, stopGrace: 1_000 });
   return { http, registry, heartbeat, runner };
 }
 
@@ -187,6 +188,25 @@ describe("TaskRunner", () => {
     expect(http.callsOf("task.fulfill")).toHaveLength(0); // the abandoned function's result is not sent
     runner.onExecute({ id: "late", version: 0 });
     expect(runner.load.queued).toBe(0);
+  });
+
+  it("says at info, not as a warning, that a fulfill cut off by stop() may or may not have landed", async () => {
+    const logged: { level: string; message: string }[] = [];
+    const { http, registry, runner } = setup(Infinity, {
+      debug() {},
+      info: (_f: unknown, message: string) => void logged.push({ level: "info", message }),
+      warn: (_f: unknown, message: string) => void logged.push({ level: "warn", message }),
+      error: (_f: unknown, message: string) => void logged.push({ level: "error", message }),
+    });
+    registry.add("f", () => 1);
+    let cut!: (err: Error) => void;
+    http.on("task.fulfill", () => new Promise((_resolve, reject) => (cut = reject)));
+    runner.onExecute({ id: "f-1", version: 0 });
+    await waitFor(() => cut !== undefined);
+    await runner.stop();
+    cut(new Error("the SDK was stopped"));
+    await waitFor(() => logged.length > 0);
+    expect(logged).toEqual([{ level: "info", message: expect.stringMatching(/^stopped before the fulfill's answer came/) }]);
   });
 
   describe("tasks acquired for it (eager acquire over the channel)", () => {
