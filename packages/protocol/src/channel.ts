@@ -15,7 +15,7 @@
  * item starts with a tag: "a" for an answer, "m" for a message, "t" for a task acquired on the
  * process's behalf (below).
  *
- * Eager acquire. A worker may open its channel with `?slots=<n>&ttl=<ms>` (channelPath's `eager`):
+ * Eager acquire. A worker may open its channel with `?slots=<n>&ttl=<ms>` (eagerQuery):
  * n is how many more tasks it can start now (its free slots). While the server has room left in
  * that count, an execute for the worker is not sent as a message: the server sends the task.acquire
  * the worker would send (pid, the execute's version, that ttl) through the same handler and group
@@ -72,9 +72,12 @@ export function parseSlotsReport(json: string): SlotsReport | undefined {
   return count(free, MAX_EAGER_SLOTS) && count(seen, Number.MAX_SAFE_INTEGER) ? { free: free as number, seen: seen as number } : undefined;
 }
 
-/** The channel's path for (group, pid), as GET /poll/<group>/<pid>; with `eager`, its query. */
-export const channelPath = (group: string, pid: string, eager?: EagerAcquire): string =>
-  `/ws/${encodeURIComponent(group)}/${encodeURIComponent(pid)}${eager ? `?slots=${eager.slots}&ttl=${eager.ttl}` : ""}`;
+/** The channel's path for (group, pid), as GET /poll/<group>/<pid>. */
+export const channelPath = (group: string, pid: string): string =>
+  `/ws/${encodeURIComponent(group)}/${encodeURIComponent(pid)}`;
+
+/** The query that asks for eager acquires, to append to the channel's path. */
+export const eagerQuery = (eager: EagerAcquire): string => `?slots=${eager.slots}&ttl=${eager.ttl}`;
 
 /**
  * The eager-acquire request of a channel path's query: undefined when it asks for none, an error

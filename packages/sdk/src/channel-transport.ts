@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { PromiseRecord, TaskRecord } from "@resonate-compat/protocol";
-import { CHANNEL_ACQUIRED, CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, channelPath, FrameBatcher, frameItems, MAX_FRAME_BYTES, type SlotsReport, slotsItem } from "@resonate-compat/protocol/channel";
+import { CHANNEL_ACQUIRED, CHANNEL_ANSWER, CHANNEL_MESSAGE, CHANNEL_SUBPROTOCOL, channelPath, eagerQuery, FrameBatcher, frameItems, MAX_FRAME_BYTES, type SlotsReport, slotsItem } from "@resonate-compat/protocol/channel";
 import WebSocket, { type RawData } from "ws";
 import { Backoff } from "./backoff";
 import type { Timer } from "./clock";
@@ -163,7 +163,7 @@ export class ChannelTransport implements Transport {
     this.seen = 0;
     this.reportDue = false;
     this.reported = this.eager ? { free: this.eager.free(), seen: 0 } : undefined;
-    const url = this.reported && this.eager ? `${this.channelUrl}?slots=${this.reported.free}&ttl=${this.eager.ttl}` : this.channelUrl;
+    const url = this.reported && this.eager ? this.channelUrl + eagerQuery({ slots: this.reported.free, ttl: this.eager.ttl }) : this.channelUrl;
     // ws sets TCP_NODELAY on the socket itself: each frame leaves at once.
     const ws = new WebSocket(url, CHANNEL_SUBPROTOCOL, {
       perMessageDeflate: false,

@@ -1,11 +1,11 @@
 import { anycastAddress, type Message, type PromiseRecord, TAG, type TaskRecord, unicastAddress } from "@resonate-compat/protocol";
+import { MAX_EAGER_SLOTS } from "@resonate-compat/protocol/channel";
 import { encodeInvocation } from "./codec";
 import { type ResolvedConfig, type ResonateConfig, resolveConfig } from "./config";
 import type { Context } from "./context";
 import { PromiseNotFoundError, ResonateError } from "./errors";
 import { type Handle, PromiseHandle } from "./handle";
 import { ChannelTransport } from "./channel-transport";
-import { MAX_EAGER_SLOTS } from "@resonate-compat/protocol/channel";
 import { AsyncHeartbeat } from "./heartbeat";
 import { HttpClient, messageOf } from "./http-client";
 import { Listeners } from "./listeners";
@@ -23,7 +23,6 @@ import { TaskRunner } from "./task-runner";
 // channel the server also acquires tasks for us while we have room (eager acquire), which the
 // channel reports from the task runner's free slots:
 //   channel ──acquired task──▶ task runner (run, fulfill; no acquire of its own) ──free slots──▶ channel
-
 
 export class Resonate {
   readonly url: string;
@@ -75,7 +74,7 @@ export class Resonate {
       },
     };
     const { requestTimeout, maxConnections, retry } = this.config;
-    // Over the channel the server acquires tasks for us while we have a free slot (one round trip fewer per task).
+    // Over the channel the server acquires tasks for us while we have room (one round trip fewer per task).
     const eager = {
       ttl,
       free: () => this.runner.free(MAX_EAGER_SLOTS),
