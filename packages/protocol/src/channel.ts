@@ -1,3 +1,5 @@
+import { isRecord } from "./schemas";
+
 /**
  * The channel: an optional connection between a client and our server that is cheaper than one
  * HTTP/1.1 request per protocol call (issue 17). Plain HTTP (POST / and GET /poll/…) stays the
@@ -66,8 +68,8 @@ export function parseSlotsReport(json: string): SlotsReport | undefined {
   } catch {
     return undefined;
   }
-  if (typeof value !== "object" || value === null) return undefined;
-  const { free, seen } = value as Record<string, unknown>;
+  if (!isRecord(value)) return undefined;
+  const { free, seen } = value;
   const count = (n: unknown, max: number) => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= max;
   return count(free, MAX_EAGER_SLOTS) && count(seen, Number.MAX_SAFE_INTEGER) ? { free: free as number, seen: seen as number } : undefined;
 }

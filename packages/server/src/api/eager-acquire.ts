@@ -39,7 +39,7 @@ export class EagerAcquirer {
     this.free = options.eager.slots;
   }
 
-  get room(): number {
+  private get room(): number {
     return this.free - (this.sent - this.seen);
   }
 
@@ -61,11 +61,14 @@ export class EagerAcquirer {
     if (!offer || this.room <= 0) return false;
     const { handler, pid, eager, token, logger } = this.options;
     this.sent++;
-    const request = JSON.stringify({
+    // Built as the handler's parsed envelope: no JSON text to write and read back on the dispatch path.
+    const corrId = `eager-${++this.corr}`;
+    const request = {
       kind: "task.acquire",
-      head: { corrId: `eager-${++this.corr}`, version: PROTOCOL_VERSION, ...(token === undefined ? {} : { auth: token }) },
+      corrId,
+      head: { corrId, version: PROTOCOL_VERSION, ...(token === undefined ? {} : { auth: token }) },
       data: { id: offer.taskId, version: offer.version, pid, ttl: eager.ttl },
-    });
+    };
     handler.handle(request).then(
       (answer) => {
         if (answer.head.status === 200) return this.options.acquired(JSON.stringify(answer));

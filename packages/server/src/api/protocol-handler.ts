@@ -9,7 +9,7 @@ import type { Committer } from "../store/commit/committer";
 import type { Metrics } from "../observability/metrics";
 import { hopTraceOn, requestId, traceHop } from "../observability/hop-trace";
 import { type Authenticator, isAuthorized } from "./auth";
-import { isResponse, parseEnvelope, response } from "./envelope";
+import { isResponse, type ParsedEnvelope, parseEnvelope, response } from "./envelope";
 
 export interface ProtocolHandlerDeps {
   commits: Committer;
@@ -42,19 +42,20 @@ export interface ProtocolHandlerDeps {
 export class ProtocolHandler {
   constructor(private readonly deps: ProtocolHandlerDeps) {}
 
-  async handle(body: string): Promise<ResponseEnvelope> {
+  /** A request body as POST / gets it, or an envelope this server built itself (the channel's eager acquire). */
+  async handle(request: string | ParsedEnvelope): Promise<ResponseEnvelope> {
     const { metrics } = this.deps;
-    if (!metrics) return this.answer(body);
+    if (!metrics) return this.answer(request);
     const started = performance.now();
-    const answer = await this.answer(body);
+    const answer = await this.answer(request);
     // Only known kinds become label values: a client must not be able to mint new series.
     const kind = isKind(answer.kind) ? answer.kind : "unknown";
     metrics.request(kind, answer.head.status, (performance.now() - started) / 1000);
     return answer;
   }
 
-  private async answer(body: string): Promise<ResponseEnvelope> {
-    const envelope = parseEnvelope(body);
+  private async answer(request: string | ParsedEnvelope): Promise<ResponseEnvelope> {
+    const envelope = typeof request === "string" ? parseEnvelope(request) : request;
     if (isResponse(envelope)) return envelope;
     const { kind, corrId, head, data } = envelope;
     const { deps } = this;

@@ -1,8 +1,7 @@
+import type { OutgoingExecute } from "../store/store";
+
 /** The task of an execute this server routed to a stream, for a connection that acquires on its process's behalf. */
-export interface ExecuteOffer {
-  taskId: string;
-  version: number;
-}
+export type ExecuteOffer = Pick<OutgoingExecute, "taskId" | "version">;
 
 /**
  * One open poll stream of a worker or client process. `send` hands over one serialised message

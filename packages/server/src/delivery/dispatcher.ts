@@ -288,8 +288,7 @@ export class Dispatcher {
       case "stream": {
         const { stream } = delivery;
         // A stream of another replica got its message through the forward row already.
-        const offer = outgoing.kind === "execute" ? { taskId: outgoing.taskId, version: outgoing.version } : undefined;
-        const sent = stream.connection ? stream.connection.send(delivery.message, offer) : true;
+        const sent = stream.connection ? stream.connection.send(delivery.message, outgoing.kind === "execute" ? outgoing : undefined) : true;
         if (!sent) {
           if (outgoing.kind === "execute") this.offers.forget(outgoing.taskId);
           metrics?.delivery("dropped");
