@@ -24,7 +24,7 @@ export function* promiseSettle(ctx: OpContext, data: RequestData<"promise.settle
   if (!promise) return fail(404, "Promise not found");
   // Settling a settled promise changes nothing and still answers 200 with the stored record.
   if (promise.state !== "pending") return ok({ promise });
-  return ok({ promise: yield* settle(ctx, { id: data.id, state: data.state, value: data.value, settledAt: ctx.now }) });
+  return ok({ promise: yield* settle(ctx, { promise, state: data.state, value: data.value, settledAt: ctx.now }) });
 }
 
 export function* promiseRegisterCallback(ctx: OpContext, data: RequestData<"promise.register_callback">): Op<Reply> {

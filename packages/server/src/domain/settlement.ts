@@ -8,10 +8,19 @@ import { note } from "./history";
 // The settlement chain (spec §5.3) and the transitions it shares with other operations.
 
 export interface Settlement {
-  id: string;
+  /** The pending promise, as read in this transaction. */
+  promise: PromiseRecord;
   state: "resolved" | "rejected" | "rejected_canceled" | "rejected_timedout";
   value: Value;
   settledAt: number;
+  /** The promise's task, when the caller has just read it in this transaction (it is not read again). */
+  task?: TaskRow;
+}
+
+/** The record a settlement leaves, field for field what reading it back would give. */
+export function settledRecord(s: Settlement): PromiseRecord {
+  const { id, param, tags, timeoutAt, createdAt } = s.promise;
+  return { id, state: s.state, param, value: s.value, tags, timeoutAt, createdAt, settledAt: s.settledAt };
 }
 
 /**
@@ -21,29 +30,34 @@ export interface Settlement {
  */
 export function* settleAll(ctx: OpContext, settlements: Settlement[]): Op<void> {
   const { tx } = ctx;
-  for (const s of settlements) yield* tx.settlePromise(s.id, s.state, s.value, s.settledAt);
-  for (const s of settlements) yield* fulfillOwnTask(ctx, s.id, s.state);
+  for (const s of settlements) yield* tx.settlePromise(s.promise.id, s.state, s.value, s.settledAt);
+  for (const s of settlements) yield* fulfillOwnTask(ctx, s);
   for (const s of settlements) {
-    for (const awaiter of yield* tx.markCallbacksReady(s.id)) {
+    const id = s.promise.id;
+    for (const awaiter of yield* tx.markCallbacksReady(id)) {
       const task = yield* tx.getTask(awaiter);
       if (task?.state === "suspended") {
         yield* makePending(ctx, task);
-        yield* note(ctx, { taskId: task.id, event: "resumed", version: task.version, detail: { settled: s.id } });
+        yield* note(ctx, { taskId: task.id, event: "resumed", version: task.version, detail: { settled: id } });
       }
     }
-    for (const address of yield* tx.takeListeners(s.id)) yield* tx.enqueueUnblock(s.id, address);
+    const listeners = yield* tx.takeListeners(id);
+    if (listeners.length === 0) continue;
+    const settled = settledRecord(s); // a settled promise never changes again: the unblock can carry it
+    for (const address of listeners) yield* tx.enqueueUnblock(id, address, settled);
   }
 }
 
+/** Settles one pending promise; returns its settled record (built, not read back). */
 export function* settle(ctx: OpContext, settlement: Settlement): Op<PromiseRecord> {
   yield* settleAll(ctx, [settlement]);
-  return (yield* ctx.tx.getPromise(settlement.id))!;
+  return settledRecord(settlement);
 }
 
 /** How a promise ends when its deadline passes: timers resolve, everything else times out. */
 export function timeoutSettlement(promise: PromiseRecord): Settlement {
   return {
-    id: promise.id,
+    promise,
     state: promise.tags[TAG.timer] === "true" ? "resolved" : "rejected_timedout",
     value: {},
     settledAt: promise.timeoutAt,
@@ -58,8 +72,7 @@ export function* expireIfDue(ctx: OpContext, id: string): Op<PromiseRecord | und
   // Every request starts here: the common case (not due) reads one row and allocates nothing else.
   const promise = yield* ctx.tx.getPromise(id);
   if (promise === undefined || promise.state !== "pending" || ctx.now < promise.timeoutAt) return promise;
-  yield* settleAll(ctx, [timeoutSettlement(promise)]);
-  return yield* ctx.tx.getPromise(id);
+  return yield* settle(ctx, timeoutSettlement(promise));
 }
 
 /**
@@ -77,17 +90,19 @@ export function* expireAllDue(ctx: OpContext, ids: readonly string[]): Op<Map<st
     if (promise.state === "pending" && ctx.now >= promise.timeoutAt) due.push(promise);
   }
   if (due.length === 0) return seen;
-  yield* settleAll(ctx, due.map(timeoutSettlement));
-  for (const promise of due) seen.set(promise.id, (yield* ctx.tx.getPromise(promise.id))!);
+  const settlements = due.map(timeoutSettlement);
+  yield* settleAll(ctx, settlements);
+  for (const s of settlements) seen.set(s.promise.id, settledRecord(s));
   return seen;
 }
 
-function* fulfillOwnTask(ctx: OpContext, id: string, state: Settlement["state"]): Op<void> {
-  const task = yield* ctx.tx.getTask(id);
+function* fulfillOwnTask(ctx: OpContext, s: Settlement): Op<void> {
+  const id = s.promise.id;
+  const task = s.task ?? (yield* ctx.tx.getTask(id));
   if (task === undefined || task.state === "fulfilled") return;
   yield* ctx.tx.putTask({ id, state: "fulfilled", version: task.version });
   yield* ctx.tx.deleteCallbacksOfAwaiter(id);
-  yield* note(ctx, { taskId: id, event: "fulfilled", version: task.version, ...(task.pid !== undefined && { pid: task.pid }), detail: { promise: state } });
+  yield* note(ctx, { taskId: id, event: "fulfilled", version: task.version, ...(task.pid !== undefined && { pid: task.pid }), detail: { promise: s.state } });
 }
 
 /**

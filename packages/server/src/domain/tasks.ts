@@ -1,4 +1,4 @@
-import type { PromiseRecord, RequestData } from "@resonate-compat/protocol";
+import type { PromiseRecord, RequestData, TaskRecord } from "@resonate-compat/protocol";
 import {
   PROTOCOL_VERSION,
   TAG,
@@ -32,7 +32,9 @@ function* acquire(ctx: OpContext, task: TaskRow, promise: PromiseRecord, pid: st
   yield* ctx.tx.putTask(acquired);
   yield* note(ctx, { taskId: task.id, event: "acquired", version: acquired.version, pid, detail: { ttl } });
   yield* ctx.tx.deleteReadyCallbacksOfAwaiter(task.id);
-  return ok({ task: yield* taskRecord(ctx.tx, acquired), promise, preload: yield* preload(ctx.tx, promise) });
+  // Its ready callbacks were just deleted: no resumes to count.
+  const record: TaskRecord = { id: task.id, state: "acquired", version: acquired.version, resumes: 0, ttl, pid };
+  return ok({ task: record, promise, preload: yield* preload(ctx.tx, promise) });
 }
 
 function isHeldAt(task: TaskRow | undefined, version: number): task is TaskRow {
@@ -120,16 +122,18 @@ export function* taskSuspend(ctx: OpContext, data: RequestData<"task.suspend">):
 }
 
 export function* taskFulfill(ctx: OpContext, data: RequestData<"task.fulfill">): Op<Reply> {
-  yield* expireIfDue(ctx, data.id);
+  const promise = yield* expireIfDue(ctx, data.id);
   const task = yield* ctx.tx.getTask(data.id);
-  if (!task) return fail(404, "Task not found");
+  if (!task || !promise) return fail(404, "Task not found");
   if (!isHeldAt(task, data.version)) {
     yield* noteRefused(ctx, "task.fulfill", data.id, task as TaskRow, data.version);
     return fail(409, "Task version mismatch or invalid state");
   }
+  // A held task's promise is pending (its settlement fulfils the task); were it not, nothing changes.
+  if (promise.state !== "pending") return ok({ promise });
   const { state, value } = data.action.data;
   // Settling the promise fulfils its task through the settlement chain.
-  return ok({ promise: yield* settle(ctx, { id: data.id, state, value, settledAt: ctx.now }) });
+  return ok({ promise: yield* settle(ctx, { promise, task, state, value, settledAt: ctx.now }) });
 }
 
 export function* taskFence(ctx: OpContext, data: RequestData<"task.fence">): Op<Reply> {
@@ -182,7 +186,7 @@ function* fencedSettle(ctx: OpContext, data: RequestData<"promise.settle">): Op<
   const promise = yield* ctx.tx.getPromise(data.id);
   if (!promise) return { status: 404, data: "Promise not found" };
   if (promise.state !== "pending") return { status: 200, data: { promise } };
-  return { status: 200, data: { promise: yield* settle(ctx, { ...data, settledAt: ctx.now }) } };
+  return { status: 200, data: { promise: yield* settle(ctx, { promise, state: data.state, value: data.value, settledAt: ctx.now }) } };
 }
 
 export function* taskHeartbeat(ctx: OpContext, data: RequestData<"task.heartbeat">): Op<Reply> {

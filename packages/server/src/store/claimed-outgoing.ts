@@ -15,7 +15,8 @@ export interface ClaimedRows {
 /**
  * Table rows first (oldest first), then the queued messages: a queued execute for a task already
  * claimed from the table replaces that row's version and address, a queued unblock already claimed
- * from the table is dropped. An unblock carries its promise as it is now (read in the transaction).
+ * from the table is dropped. An unblock carries its promise as it is now: read in the transaction,
+ * or the settled record its queued message brought (a settled promise does not change).
  */
 export function* mergeClaimed(
   rows: ClaimedRows | undefined,
@@ -47,7 +48,7 @@ export function* mergeClaimed(
         out.push(m);
       }
     } else if (!tableUnblocks.has(unblockKey(m.promiseId, m.address))) {
-      const promise = yield* readPromise(m.promiseId);
+      const promise = m.settled ?? (yield* readPromise(m.promiseId));
       if (promise) out.push({ kind: "unblock", promise, address: m.address });
     }
   }

@@ -8,11 +8,12 @@
 // the tables. Delivery is at most once either way: the durable record of pending work is the task
 // and its retry timeout, not the outbox row.
 
+import type { PromiseRecord } from "@resonate-compat/protocol";
 import { TxLog } from "./tx-log";
 
 export type PendingMessage =
   | { kind: "execute"; taskId: string; version: number; address: string }
-  | { kind: "unblock"; promiseId: string; address: string };
+  | { kind: "unblock"; promiseId: string; address: string; settled?: PromiseRecord };
 
 /** One unblock per (promise, address), in the tables and here alike. */
 export const unblockKey = (promiseId: string, address: string): string => `${promiseId}\u0000${address}`;

@@ -221,7 +221,11 @@ export interface Tx {
   // Outbox: written with the change that causes it, claimed before commit.
   /** At most one queued execute per task: a new one replaces the old (spec §3.5). */
   enqueueExecute(taskId: string, version: number, address: string): Op<void>;
-  enqueueUnblock(promiseId: string, address: string): Op<void>;
+  /**
+   * `settled` is the promise's settled record when the caller has it: a claim in this transaction
+   * sends it rather than reading the promise again (a settled promise never changes).
+   */
+  enqueueUnblock(promiseId: string, address: string, settled?: PromiseRecord): Op<void>;
   /** Removes and returns up to `limit` executes, then up to `limit` unblocks. */
   claimOutgoing(limit: number): Op<Outgoing[]>;
   /** Hands messages to the replicas holding their streams (only stores shared by replicas). */

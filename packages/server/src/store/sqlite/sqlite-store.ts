@@ -477,8 +477,8 @@ export class SqliteStore implements Store, Tx {
     this.pending.push({ kind: "execute", taskId, version, address });
   }
 
-  *enqueueUnblock(promiseId: string, address: string): Op<void> {
-    this.pending.push({ kind: "unblock", promiseId, address });
+  *enqueueUnblock(promiseId: string, address: string, settled?: PromiseRecord): Op<void> {
+    this.pending.push(settled ? { kind: "unblock", promiseId, address, settled } : { kind: "unblock", promiseId, address });
   }
 
   /**
