@@ -15,30 +15,43 @@
 //
 // usage: pnpm --filter @resonate-compat/bench cpu-pairs <label>=<server main.ts>[,<flag>…] … [--pairs 8] [--n 6000] [--gc]
 //   e.g. cpu-pairs before=/tmp/old/packages/server/src/main.ts after=packages/server/src/main.ts off=packages/server/src/main.ts,--history,off
+// A flag written node:<flag> goes to Node rather than to the server (e.g. node:--max-semi-space-size=32).
+// --client ours-ws runs our SDK over the channel instead of the no-SDK HTTP client: one producer and
+// two worker processes (children/ours-*.ts), the path the throughput workload's channel column takes.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { CHILDREN_DIR, Child, TSX_LOADER, childEnv } from "../procs";
+import { startProducer, startWorkers } from "../sdks";
 import { freePort, waitReady } from "../server";
 import { type GcFigures, gcFigures } from "./gc-trace";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { pairs: { type: "string", default: "8" }, n: { type: "string", default: "6000" }, gc: { type: "boolean", default: false } },
+  options: {
+    pairs: { type: "string", default: "8" },
+    n: { type: "string", default: "6000" },
+    gc: { type: "boolean", default: false },
+    client: { type: "string", default: "raw" },
+  },
 });
 const servers = positionals.map((spec) => {
-  const [label, rest] = spec.split("=", 2);
+  const eq = spec.indexOf("=");
+  const [label, rest] = eq < 0 ? [spec, ""] : [spec.slice(0, eq), spec.slice(eq + 1)];
   if (!label || !rest) throw new Error(`expected <label>=<main.ts>[,flags…], not '${spec}'`);
-  const [main, ...flags] = rest.split(",");
+  const [main, ...all] = rest.split(",");
+  const nodeFlags = all.filter((f) => f.startsWith("node:")).map((f) => f.slice("node:".length));
+  const flags = all.filter((f) => !f.startsWith("node:"));
   // pnpm runs the script in packages/bench; paths are meant from where the command was typed.
-  return { label, main: path.resolve(process.env.INIT_CWD ?? process.cwd(), main!), flags };
+  return { label, main: path.resolve(process.env.INIT_CWD ?? process.cwd(), main!), flags, nodeFlags };
 });
 if (servers.length < 2) throw new Error("give at least two servers to compare");
 const pairs = Number(values.pairs);
 const n = Number(values.n);
 const WARMUP = 2_000;
+if (values.client !== "raw" && values.client !== "ours-ws") throw new Error(`--client is raw or ours-ws, not '${values.client}'`);
 
 function cpuMs(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
@@ -54,11 +67,12 @@ async function run(server: (typeof servers)[number], round: number): Promise<Run
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpu-pairs-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [...(values.gc ? ["--trace-gc-nvp"] : []), "--import", TSX_LOADER, server.main, "--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, "s.db"), "--log-level", "warn", ...server.flags];
+  const args = [...(values.gc ? ["--trace-gc-nvp"] : []), ...server.nodeFlags, "--import", TSX_LOADER, server.main, "--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, "s.db"), "--log-level", "warn", ...server.flags];
   const log = path.join(dir, "server.log");
   const child = new Child(server.label, process.execPath, args, { env: childEnv(), logFile: log });
   try {
     await waitReady(url, child, 30_000);
+    if (values.client === "ours-ws") return await runOursWs(child, log, url, dir, round);
     const plan = { mode: "burst", n, window: 64, warmup: WARMUP, func: "noop", idPrefix: `r${round}`, target: "poll://any@workers", out: path.join(dir, "out.json") };
     const client = spawn(process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "raw-rpc.ts"), JSON.stringify(plan)], {
       env: childEnv({ BENCH_URL: url, RAW_ROLE: "both" }),
@@ -98,10 +112,33 @@ async function run(server: (typeof servers)[number], round: number): Promise<Run
   }
 }
 
+/**
+ * The same run with our SDK over the channel: two workers and a producer; the server's CPU from the
+ * producer's "warm" (its warm-up done) to its "done", per measured invocation.
+ */
+async function runOursWs(server: Child, log: string, url: string, dir: string, round: number): Promise<RunFigures> {
+  const logSize = () => (fs.existsSync(log) ? fs.statSync(log).size : 0);
+  const workers = await startWorkers("ours-ws", 2, { url, dir });
+  const plan = { mode: "burst", n, window: 64, warmup: WARMUP, func: "noop", idPrefix: `w${round}`, target: "poll://any@workers", resultTimeoutMs: 300_000 } as const;
+  const producer = await startProducer("ours-ws", { url, dir, label: "producer", plan });
+  try {
+    await producer.child.waitFor("warm", 120_000);
+    const started = cpuMs(server.pid!);
+    const logFrom = logSize();
+    await producer.done(300_000);
+    const figures: RunFigures = { cpuMsPerInvocation: (cpuMs(server.pid!) - started) / n };
+    if (values.gc) figures.gc = gcFigures(fs.readFileSync(log, "utf8").slice(logFrom, logSize()));
+    return figures;
+  } finally {
+    await Promise.all([producer.child, ...workers].map((c) => c.stop("SIGTERM", 10_000)));
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ratios = new Map(servers.slice(1).map((s) => [s.label, [] as number[]]));
 const gcRuns = new Map(servers.map((s) => [s.label, [] as GcFigures[]]));
-const invocations = n + WARMUP;
+// The GC figures cover what the CPU figure covers: the raw client's whole run, the SDK's measured part.
+const invocations = values.client === "ours-ws" ? n : n + WARMUP;
 for (let round = 0; round < pairs; round++) {
   const order = round % 2 === 0 ? servers : [...servers].reverse();
   const figures = new Map<string, RunFigures>();
