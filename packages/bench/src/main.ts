@@ -14,6 +14,7 @@ import { NODE_ARGS, cpuAccounts, killAllSync } from "./procs";
 import { traceHops } from "./hops/hop-tracing";
 import { summarizeProfile } from "./profile-summary";
 import { machineInfo, table } from "./report";
+import { ROUNDED, summarizeRounds } from "./rounds";
 import { EXTRA_SERVER_ARGS, type StoreChoice, profileServersInto, stopStore, useStore } from "./server";
 import { SDKS, type Sdk } from "./sdks";
 import { measureCeilings } from "./workloads/ceilings";
@@ -26,12 +27,14 @@ const WORKLOADS = ["ceilings", "throughput", "latency", "recovery", "scale"] as 
 type Workload = (typeof WORKLOADS)[number];
 const RUNNERS: Record<Exclude<Workload, "ceilings">, (ctx: BenchContext) => Promise<WorkloadOutput>> = { throughput, latency, recovery, scale };
 
-const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk ours,ours-ws,official|all] [--no-bullmq] [--store sqlite|postgres] [--replicas N] [--smoke]
+const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk ours,ours-ws,official|all] [--no-bullmq] [--rounds N] [--store sqlite|postgres] [--replicas N] [--smoke]
   --workload  may be repeated or comma-separated; default: all (the ceilings always run first)
   --sdk       which client stacks run, comma-separated: ours (our SDK over HTTP), ours-ws (our SDK
               over the channel, one WebSocket per process), official (@resonatehq/sdk); default: all
   --no-bullmq do not run throughput, latency and recovery on BullMQ + Redis beside ours (also
               BENCH_NO_BULLMQ=1); without redis-server installed they are skipped anyway
+  --rounds    run throughput and latency N times (1–9, default 1), each round our stacks then BullMQ,
+              and print each round's ratio to BullMQ of the targets' figures with their median
   --store     sqlite (default) or postgres: our servers' store; postgres starts its own throwaway
               PostgreSQL (default durability: fsync and synchronous_commit on)
   --replicas  with --store postgres: server replicas per run, behind HAProxy when more than 1
@@ -42,7 +45,7 @@ const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk o
               throughput then print, per SDK, where dispatch→start went (a diagnostic: tracing
               costs CPU, so its figures are not the bench's figures)`;
 
-function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean; hops: boolean; noBullmq: boolean; store: StoreChoice } {
+function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean; hops: boolean; noBullmq: boolean; rounds: number; store: StoreChoice } {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== "--"), // pnpm passes a literal "--" through
     options: {
@@ -54,6 +57,7 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
       "no-bullmq": { type: "boolean", default: false },
       store: { type: "string", default: "sqlite" },
       replicas: { type: "string", default: "1" },
+      rounds: { type: "string", default: "1" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -73,8 +77,10 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
   const replicas = Number(values.replicas);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 8) fail(`--replicas: a whole number from 1 to 8, not '${values.replicas}'`);
   if (replicas > 1 && values.store !== "postgres") fail("--replicas above 1 needs --store postgres (replicas share a PostgreSQL database)");
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) fail(`--rounds: a whole number from 1 to 9, not '${values.rounds}'`);
   const store: StoreChoice = { store: values.store, replicas };
-  return { workloads, sdks, smoke: values.smoke!, profile: values.profile!, hops: values.hops!, noBullmq, store };
+  return { workloads, sdks, smoke: values.smoke!, profile: values.profile!, hops: values.hops!, noBullmq, rounds, store };
 }
 
 function fail(msg: string): never {
@@ -83,7 +89,7 @@ function fail(msg: string): never {
 }
 
 async function main(): Promise<void> {
-  const { workloads, sdks, smoke, profile, hops, noBullmq, store } = parse();
+  const { workloads, sdks, smoke, profile, hops, noBullmq, rounds, store } = parse();
   useStore(store);
   // Before any process starts: every server and SDK child of the run records its hops.
   const hopDir = hops ? traceHops() : undefined;
@@ -118,17 +124,19 @@ async function main(): Promise<void> {
   );
 
   let failures = 0;
-  const emit = (name: Workload, output: WorkloadOutput, startedAt: number, loadavgAtStart: number[], cpu0: ReturnType<typeof cpuAccounts>) => {
+  const emit = (name: Workload, output: WorkloadOutput, startedAt: number, loadavgAtStart: number[], cpu0: ReturnType<typeof cpuAccounts>, round?: { round: number; of: number }) => {
     const cpu1 = cpuAccounts();
     const seconds = (Date.now() - startedAt) / 1000;
     // Other programs' CPU over this workload, in cores (our children are reaped by now).
     const otherCores = cpu0 && cpu1 ? Math.max(0, Math.round(((cpu1.machineMs - cpu0.machineMs - (cpu1.oursMs - cpu0.oursMs)) / 1000 / seconds) * 100) / 100) : null;
     const oursCores = cpu0 && cpu1 ? Math.round(((cpu1.oursMs - cpu0.oursMs) / 1000 / seconds) * 100) / 100 : null;
-    process.stdout.write(`${table(`${name}${smoke ? " (smoke)" : ""}`, output.rows, sdks, output.allColumn, output.extraColumns)}`);
+    const title = `${name}${round ? `, round ${round.round} of ${round.of}` : ""}${smoke ? " (smoke)" : ""}`;
+    process.stdout.write(`${table(title, output.rows, sdks, output.allColumn, output.extraColumns)}`);
     process.stdout.write(`(bench processes used ${oursCores ?? "?"} cores on average, other programs ${otherCores ?? "?"} of ${machine.nproc}${otherCores !== null && otherCores > 0.2 ? ": NOT a quiet machine, figures skewed" : ""})\n\n`);
     for (const p of output.problems) process.stdout.write(`PROBLEM (${name}): ${p}\n`);
     const line = {
       bench: name,
+      ...(round ? { round: round.round, rounds: round.of } : {}),
       smoke,
       ok: output.problems.length === 0,
       problems: output.problems,
@@ -148,23 +156,34 @@ async function main(): Promise<void> {
   };
 
   for (const name of workloads) {
-    const startedAt = Date.now();
-    const loadavgAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
-    const cpu0 = cpuAccounts();
-    let output: WorkloadOutput;
-    try {
-      if (name === "ceilings") {
-        const measured = await measureCeilings(ctx);
-        ctx.ceilings = measured.ceilings;
-        output = measured.output;
-      } else {
-        output = await RUNNERS[name](ctx);
+    const rounded = (ROUNDED as readonly string[]).includes(name) ? rounds : 1;
+    const outputs: WorkloadOutput[] = [];
+    for (let round = 1; round <= rounded; round++) {
+      if (rounded > 1) ctx.log(`${name}: round ${round} of ${rounded}`);
+      const startedAt = Date.now();
+      const loadavgAtStart = os.loadavg().map((x) => Math.round(x * 100) / 100);
+      const cpu0 = cpuAccounts();
+      let output: WorkloadOutput;
+      try {
+        if (name === "ceilings") {
+          const measured = await measureCeilings(ctx);
+          ctx.ceilings = measured.ceilings;
+          output = measured.output;
+        } else {
+          output = await RUNNERS[name](ctx);
+        }
+      } catch (error) {
+        ctx.log(`${name} failed: ${(error as Error).stack ?? String(error)}`);
+        output = { params: {}, results: {}, rows: [], problems: [`the workload did not finish: ${(error as Error).message.split("\n")[0]}`] };
       }
-    } catch (error) {
-      ctx.log(`${name} failed: ${(error as Error).stack ?? String(error)}`);
-      output = { params: {}, results: {}, rows: [], problems: [`the workload did not finish: ${(error as Error).message.split("\n")[0]}`] };
+      emit(name, output, startedAt, loadavgAtStart, cpu0, rounded > 1 ? { round, of: rounded } : undefined);
+      outputs.push(output);
     }
-    emit(name, output, startedAt, loadavgAtStart, cpu0);
+    if (rounded > 1 && ctx.bullmq.run) {
+      const summary = summarizeRounds(name as (typeof ROUNDED)[number], outputs, sdks);
+      process.stdout.write(`${table(`${name} over ${rounded} rounds, each round our stacks then BullMQ`, summary.rows, sdks)}\n`);
+      process.stdout.write(`${JSON.stringify({ bench: `${name}-rounds`, rounds: rounded, smoke, sdks, at: new Date().toISOString(), machine, ratios: summary.ratios })}\n\n`);
+    }
     if (profileDir) {
       for (const file of fs.readdirSync(profileDir).filter((f) => f.endsWith(".cpuprofile") && !profilesSeen.has(f))) {
         profilesSeen.add(file);
