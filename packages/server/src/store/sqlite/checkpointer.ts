@@ -11,8 +11,12 @@ import { Worker } from "node:worker_threads";
 // path entirely. The server's connection keeps a far larger automatic threshold as a safety net in
 // case this thread ever falls behind.
 
-/** How often the thread checkpoints; with nothing new in the WAL a checkpoint is a no-op. */
-const INTERVAL_MS = 200;
+/**
+ * How often the thread checkpoints; with nothing new in the WAL a checkpoint is a no-op. Often
+ * enough that the connection's own (rare) checkpoint finds little left to copy while it holds the
+ * event loop: at 200 ms it found up to ~700 pages at 200 invocations/s, ~5 ms of copying.
+ */
+const INTERVAL_MS = 50;
 
 // CommonJS run by the worker (eval): no TypeScript loader is needed inside the thread.
 const SOURCE = `
