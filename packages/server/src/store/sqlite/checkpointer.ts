@@ -8,8 +8,8 @@ import { Worker } from "node:worker_threads";
 // COMMIT crosses 1,000 WAL pages) the event loop stops for 10–50 ms on a virtual disk — several
 // times a second under load, which was most of the dispatch latency tail. A PASSIVE checkpoint on
 // another connection runs beside the writer without blocking it, so the stall leaves the request
-// path entirely. The server's connection keeps a far larger automatic threshold as a safety net in
-// case this thread ever falls behind.
+// path entirely. The server's connection keeps a far larger automatic threshold: under steady load
+// its checkpoint, rare, is the one that lets the WAL restart (see open.ts).
 
 /**
  * How often the thread checkpoints; with nothing new in the WAL a checkpoint is a no-op. Often
