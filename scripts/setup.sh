@@ -16,8 +16,9 @@ fi
 
 pnpm install --frozen-lockfile
 
-# The web dashboard the server serves at /ui (packages/dashboard/dist, git-ignored).
-pnpm --filter @resonate-compat/dashboard build
+# The server as JavaScript (packages/server/dist/main.js, what `pnpm start` runs) and the web
+# dashboard it serves at /ui (packages/dashboard/dist); both git-ignored.
+pnpm build
 
 # Debian packages whose programs the tests and the bench start themselves, on free loopback ports
 # (they use no service of the machine's): haproxy and nginx in front of server replicas (both

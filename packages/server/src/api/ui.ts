@@ -8,7 +8,18 @@ import type { FastifyInstance } from "fastify";
 // this port and origin. Paths that are not files get index.html (the dashboard routes in the
 // browser: /ui/invocations/<id> is a page, not a file). Without a build, /ui says how to make one.
 
-export const DASHBOARD_DIST = fileURLToPath(new URL("../../../dashboard/dist", import.meta.url));
+export const DASHBOARD_DIST = path.join(packageRoot(fileURLToPath(import.meta.url)), "..", "dashboard", "dist");
+
+/**
+ * The folder of the package.json above `file`. Found by walking up rather than by a fixed number of
+ * "..": this module runs from src/api/ under tsx and from dist/main.js once built.
+ */
+function packageRoot(file: string): string {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${file}`);
+  }
+}
 
 /**
  * Everything the page loads comes from this origin; the header makes the browser refuse anything

@@ -84,19 +84,22 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Extra node flags, e.g. --max-old-space-size=256. */
   nodeArgs?: string[];
+  /** The entry point: src/main.ts through tsx by default; a .js file (the build) runs as it is. */
+  main?: string;
   /** Runs `command args…` instead of node directly (e.g. unshare … sh -c). Receives the node argv. */
   wrap?: (argv: string[]) => { command: string; args: string[] };
 }
 
 /**
- * Starts `node --import tsx src/main.ts <args>` with process.execPath (no npx wrapper that could
+ * Starts `node --import tsx src/main.ts <args>` (or `node <options.main> <args>`) with process.execPath (no npx wrapper that could
  * swallow a kill). With waitListening, resolves once the "server listening" line (info level:
  * pass a --log-level of info or lower) names the URL; rejects with both streams if the process
  * exits first or the deadline passes.
  */
 export async function spawnServer(args: string[], options: SpawnOptions = {}): Promise<ChildServer> {
   const { waitListening = true, timeoutMs = 20_000 } = options;
-  const argv = [...(options.nodeArgs ?? []), "--import", "tsx", MAIN, ...args];
+  const main = options.main ?? MAIN;
+  const argv = [...(options.nodeArgs ?? []), ...(main.endsWith(".ts") ? ["--import", "tsx"] : []), main, ...args];
   const { command, args: finalArgs } = options.wrap ? options.wrap([process.execPath, ...argv]) : { command: process.execPath, args: argv };
   const proc = spawn(command, finalArgs, {
     cwd: REPO_ROOT,
