@@ -3,7 +3,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { cpuOf } from "./analysis";
-import { CHILDREN_DIR, Child, type Marker, TSX_LOADER, childEnv, cpuMs, liveChildren, makeRunDir } from "./procs";
+import { childProgram } from "./build";
+import { Child, type Marker, childEnv, cpuMs, liveChildren, makeRunDir } from "./procs";
 import { type BenchServer, formatWarnings, serverWarnings, startServer } from "./server";
 import type { BullmqSetup } from "./bullmq";
 import type { Producer, ProducerOutput, Sdk } from "./sdks";
@@ -56,7 +57,7 @@ export interface BenchContext {
 
 /** Runs a Node 20 child program of src/children with a JSON argument and returns its "result" marker. */
 export async function runChild(file: string, arg: unknown, o: { dir: string; label: string; timeoutMs: number }): Promise<Marker> {
-  const child = new Child(o.label, process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, file), JSON.stringify(arg)], {
+  const child = new Child(o.label, process.execPath, [...childProgram(file), JSON.stringify(arg)], {
     env: childEnv(),
     logFile: path.join(o.dir, `${o.label}.log`),
   });

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { loader } from "./build";
 import { BULLMQ_LABEL, bullmqSetup } from "./bullmq";
 import type { BenchContext, WorkloadOutput } from "./context";
 import { NODE_ARGS, cpuAccounts, killAllSync } from "./procs";
@@ -80,6 +81,11 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) fail(`--rounds: a whole number from 1 to 9, not '${values.rounds}'`);
   const store: StoreChoice = { store: values.store, replicas };
+  try {
+    loader();
+  } catch (e) {
+    fail((e as Error).message);
+  }
   return { workloads, sdks, smoke: values.smoke!, profile: values.profile!, hops: values.hops!, noBullmq, rounds, store };
 }
 
@@ -114,13 +120,13 @@ async function main(): Promise<void> {
   if (!smoke && machine.loadavgAtStart[0]! >= 1) ctx.log(`warning: 1-minute load average is ${machine.loadavgAtStart[0]}: other work on this machine will skew the figures`);
 
   // A run with extra flags is not the default configuration: say so in the header and in every JSON line.
-  const overrides = { nodeArgs: NODE_ARGS, serverArgs: EXTRA_SERVER_ARGS };
-  const overridden = NODE_ARGS.length > 0 || EXTRA_SERVER_ARGS.length > 0;
+  const overrides = { nodeArgs: NODE_ARGS, serverArgs: EXTRA_SERVER_ARGS, loader: loader() };
+  const overridden = NODE_ARGS.length > 0 || EXTRA_SERVER_ARGS.length > 0 || overrides.loader !== "build";
   const storeLine = store.store === "sqlite" ? "our server on SQLite" : `our server on PostgreSQL, ${store.replicas} replica${store.replicas > 1 ? "s behind HAProxy" : ""}`;
   ctx.log(storeLine);
-  if (overridden) ctx.log(`settings changed for this run: BENCH_NODE_ARGS="${NODE_ARGS.join(" ")}" BENCH_SERVER_ARGS="${EXTRA_SERVER_ARGS.join(" ")}"`);
+  if (overridden) ctx.log(`settings changed for this run: BENCH_NODE_ARGS="${NODE_ARGS.join(" ")}" BENCH_SERVER_ARGS="${EXTRA_SERVER_ARGS.join(" ")}" BENCH_LOADER=${overrides.loader}`);
   process.stdout.write(
-    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, ${machine.platform}; server/our SDK on Node ${machine.node}, official SDK on Node ${machine.nodeOfficial ?? "?"}; load average at start ${machine.loadavgAtStart.join(" ")}${smoke ? "; SMOKE sizes (figures mean nothing)" : ""}${overridden ? `; NOT the defaults: node args [${NODE_ARGS.join(" ")}], server args [${EXTRA_SERVER_ARGS.join(" ")}]` : ""}\n${storeLine}\n${bullmqLine}\n\n`,
+    `Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memGb} GB, ${machine.platform}; server/our SDK on Node ${machine.node}, official SDK on Node ${machine.nodeOfficial ?? "?"}; load average at start ${machine.loadavgAtStart.join(" ")}${smoke ? "; SMOKE sizes (figures mean nothing)" : ""}${overridden ? `; NOT the defaults: node args [${NODE_ARGS.join(" ")}], server args [${EXTRA_SERVER_ARGS.join(" ")}], loader ${overrides.loader}` : ""}\n${storeLine}\n${bullmqLine}\n\n`,
   );
 
   let failures = 0;

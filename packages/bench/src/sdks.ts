@@ -1,10 +1,11 @@
-// The client/worker stacks every workload runs with: our SDK (Node 20, tsx) over plain HTTP, our SDK
+// The client/worker stacks every workload runs with: our SDK (Node 20, bundled: build.ts) over plain HTTP, our SDK
 // over the channel (one WebSocket per process, `transport: "websocket"`), and the official
 // @resonatehq/sdk 0.11.5 (Node 22). Same functions, same plan, same output files.
 import fs from "node:fs";
 import path from "node:path";
 import type { ProducerPlan } from "./children/producer-core.mjs";
-import { CHILDREN_DIR, Child, NODE22, TSX_LOADER, childEnv } from "./procs";
+import { childProgram } from "./build";
+import { CHILDREN_DIR, Child, NODE22, childEnv } from "./procs";
 
 export type Sdk = "ours" | "ours-ws" | "official";
 export const SDKS: readonly Sdk[] = ["ours", "ours-ws", "official"];
@@ -22,7 +23,7 @@ const transportEnv = (sdk: Sdk): Record<string, string> => (sdk === "ours-ws" ? 
 export const clientProfile = (): string[] => (process.env.BENCH_PROFILE_CLIENTS ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_PROFILE_CLIENTS] : []);
 
 function command(sdk: Sdk, role: "worker" | "producer"): { exe: string; args: string[] } {
-  if (sdk !== "official") return { exe: process.execPath, args: [...clientProfile(), "--import", TSX_LOADER, path.join(CHILDREN_DIR, `ours-${role}.ts`)] };
+  if (sdk !== "official") return { exe: process.execPath, args: [...clientProfile(), ...childProgram(`ours-${role}.ts`)] };
   if (!fs.existsSync(NODE22)) throw new Error(`Node 22 for the official SDK not found at ${NODE22} (pnpm install in the workspace installs it with packages/e2e)`);
   return { exe: NODE22, args: [...clientProfile(), path.join(CHILDREN_DIR, `official-${role}.mjs`)] };
 }
@@ -89,7 +90,7 @@ export function startProducer(sdk: Sdk, o: { url: string; dir: string; label: st
   return launchProducer(`${sdk}-${o.label}`, exe, args, o, transportEnv(sdk));
 }
 
-const RAW_RPC = (): string[] => ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "raw-rpc.ts")];
+const RAW_RPC = (): string[] => childProgram("raw-rpc.ts");
 
 /**
  * Spawns children/raw-rpc.ts with its plan: the latency workload's baseline on the protocol without

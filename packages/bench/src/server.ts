@@ -7,9 +7,9 @@ import net from "node:net";
 import path from "node:path";
 import { type PostgresHandle, type ProxyHandle, startPostgres, startProxy } from "@resonate-compat/testkit";
 import { serverHopTraceEnv } from "./hops/hop-tracing";
-import { Child, DeadlineError, REPO_ROOT, TSX_LOADER, childEnv, cpuMs, sleep, treeCpuMs } from "./procs";
+import { serverProgram } from "./build";
+import { Child, DeadlineError, childEnv, cpuMs, sleep, treeCpuMs } from "./procs";
 
-export const SERVER_MAIN = process.env.BENCH_SERVER_MAIN ?? path.join(REPO_ROOT, "packages", "server", "src", "main.ts");
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -117,7 +117,7 @@ async function startOneServer(dir: string, extraArgs: string[], label: string): 
     const port = await freePort();
     const flags = ["--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, `${label}.db`), "--log-level", "warn", ...extraArgs, ...EXTRA_SERVER_ARGS];
     const prof = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [];
-    const child = new Child(label, process.execPath, [...prof, "--import", TSX_LOADER, SERVER_MAIN, ...flags], {
+    const child = new Child(label, process.execPath, [...prof, ...serverProgram(), ...flags], {
       env: childEnv(serverHopTraceEnv(dir, label)),
       logFile: path.join(dir, `${label}.log`),
     });

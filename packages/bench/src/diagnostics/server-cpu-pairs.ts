@@ -23,7 +23,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { CHILDREN_DIR, Child, TSX_LOADER, childEnv } from "../procs";
+import { childProgram, nodeProgram } from "../build";
+import { Child, childEnv } from "../procs";
 import { startProducer, startWorkers } from "../sdks";
 import { freePort, waitReady } from "../server";
 import { type GcFigures, gcFigures } from "./gc-trace";
@@ -67,14 +68,14 @@ async function run(server: (typeof servers)[number], round: number): Promise<Run
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpu-pairs-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [...(values.gc ? ["--trace-gc-nvp"] : []), ...server.nodeFlags, "--import", TSX_LOADER, server.main, "--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, "s.db"), "--log-level", "warn", ...server.flags];
+  const args = [...(values.gc ? ["--trace-gc-nvp"] : []), ...server.nodeFlags, ...nodeProgram(server.main), "--host", "127.0.0.1", "--port", String(port), "--db", path.join(dir, "s.db"), "--log-level", "warn", ...server.flags];
   const log = path.join(dir, "server.log");
   const child = new Child(server.label, process.execPath, args, { env: childEnv(), logFile: log });
   try {
     await waitReady(url, child, 30_000);
     if (values.client === "ours-ws") return await runOursWs(child, log, url, dir, round);
     const plan = { mode: "burst", n, window: 64, warmup: WARMUP, func: "noop", idPrefix: `r${round}`, target: "poll://any@workers", out: path.join(dir, "out.json") };
-    const client = spawn(process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "raw-rpc.ts"), JSON.stringify(plan)], {
+    const client = spawn(process.execPath, [...childProgram("raw-rpc.ts"), JSON.stringify(plan)], {
       env: childEnv({ BENCH_URL: url, RAW_ROLE: "both" }),
       stdio: ["ignore", "pipe", "inherit"],
     });

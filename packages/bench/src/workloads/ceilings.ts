@@ -4,7 +4,8 @@
 // own promise.create / promise.get rates with that same client sit between the two.
 import path from "node:path";
 import { type BenchContext, type Ceilings, type WorkloadOutput, disposeDir, runChild, stopAll } from "../context";
-import { CHILDREN_DIR, Child, TSX_LOADER, childEnv, makeRunDir } from "../procs";
+import { childProgram } from "../build";
+import { Child, childEnv, makeRunDir } from "../procs";
 import { type BenchServer, startServer } from "../server";
 import { round } from "../stats";
 
@@ -25,7 +26,7 @@ function loadTimes(ctx: BenchContext): { durationMs: number; warmupMs: number } 
 
 /** Runs `fn` against a bare Fastify echo server (a child process), which is stopped afterwards. */
 async function withEchoServer<T>(dir: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const echoServer = new Child("echo-server", process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "echo-server.ts")], {
+  const echoServer = new Child("echo-server", process.execPath, childProgram("echo-server.ts"), {
     env: childEnv(),
     logFile: path.join(dir, "echo-server.log"),
   });

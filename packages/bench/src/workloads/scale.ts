@@ -9,7 +9,8 @@
 // dispatch→result p50/p99 in A/B/C, and the server's RSS and the time to accept the idle streams.
 import { analyze, correctness } from "../analysis";
 import { type BenchContext, type Row, type WorkloadOutput, disposeDir, runChild, stopAll } from "../context";
-import { CHILDREN_DIR, Child, TSX_LOADER, childEnv, cpuMs, makeRunDir, rssMb } from "../procs";
+import { childProgram } from "../build";
+import { Child, childEnv, cpuMs, makeRunDir, rssMb } from "../procs";
 import { type Sdk, startProducer, startWorkers } from "../sdks";
 import { type BenchServer, formatWarnings, serverWarnings, startServer } from "../server";
 import { ratio, round } from "../stats";
@@ -107,7 +108,7 @@ export async function scale(ctx: BenchContext): Promise<WorkloadOutput> {
     extra.serverRssMbSeeded = rssMb(server.child.pid);
 
     ctx.log(`scale: opening ${idle} idle poll streams`);
-    const holder = new Child("idle-holder", process.execPath, ["--import", TSX_LOADER, path.join(CHILDREN_DIR, "idle-holder.ts"), JSON.stringify({ url, n: idle, group: "idle" })], {
+    const holder = new Child("idle-holder", process.execPath, [...childProgram("idle-holder.ts"), JSON.stringify({ url, n: idle, group: "idle" })], {
       env: childEnv(),
       logFile: path.join(dir, "idle-holder.log"),
     });
