@@ -10,7 +10,6 @@ import { serverHopTraceEnv } from "./hops/hop-tracing";
 import { serverProgram } from "./build";
 import { Child, DeadlineError, childEnv, cpuMs, sleep, treeCpuMs } from "./procs";
 
-
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
