@@ -21,6 +21,7 @@ export default defineProject({
       "test/fixed-bugs.test.ts",
       "test/dashboard-overview.test.ts",
       "test/channel-eager.test.ts",
+      "test/build.test.ts",
       "test/cluster/**/*.test.ts",
     ],
     env: { RESONATE_TEST_STORE: "postgres" },

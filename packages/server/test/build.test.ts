@@ -1,7 +1,8 @@
 // `pnpm build` makes dist/main.js, which `pnpm start` and the bench run with plain Node: the same
 // server as the sources. Checked on a real process: it listens, keeps a promise across a restart
-// (better-sqlite3 and the checkpoint thread load from node_modules), serves the dashboard from
-// packages/dashboard/dist (found from dist/ as from src/api/) and stops on SIGTERM.
+// (better-sqlite3 and the checkpoint thread, or pg in the "server-pg" project, load from
+// node_modules), serves the dashboard from packages/dashboard/dist (found from dist/ as from
+// src/api/) and stops on SIGTERM.
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,19 +10,27 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SERVER_BUNDLE, buildServer } from "../scripts/build";
 import { DASHBOARD_DIST } from "../src/api/ui";
 import { REPO_ROOT, call, health, killChildren, removeTempDirs, spawnServer, tempDir, waitExit } from "./robustness/util";
+import { freshDatabase, stopTestPostgres, testStore } from "./support/postgres";
 
 afterEach(killChildren);
 afterAll(removeTempDirs);
+afterAll(stopTestPostgres);
+
+/** Where the built server keeps its state: a SQLite file, or a fresh PostgreSQL database. */
+async function storageFlags(): Promise<string[]> {
+  if (testStore() === "postgres") return ["--storage-type", "postgres", "--storage-postgres-url", await freshDatabase()];
+  return ["--db", join(tempDir("build-"), "built.db")];
+}
 
 describe("the built server (dist/main.js)", () => {
   it("runs as the sources do, with no TypeScript loader", async () => {
     expect(buildServer()).toBe(SERVER_BUNDLE);
     expect(readFileSync(SERVER_BUNDLE, "utf8")).not.toMatch(/from "@resonate-compat\//);
 
-    const db = join(tempDir("build-"), "built.db");
-    const args = ["--port", "0", "--db", db, "--log-level", "info"];
+    const args = ["--port", "0", ...(await storageFlags()), "--log-level", "info"];
     const first = await spawnServer(args, { main: SERVER_BUNDLE });
     expect(first.lines.join("\n")).not.toMatch(/tsx/);
+    expect(String(first.logs().find((l) => l.msg === "server listening")?.["storage"])).toMatch(new RegExp(`^${testStore()}:`));
     expect(await health(first.url)).toBe(200);
     const created = await call(first.url, "promise.create", { id: "built-1", timeoutAt: Date.now() + 3_600_000, param: { headers: {}, data: "e30=" } });
     expect(created.status).toBe(200);
