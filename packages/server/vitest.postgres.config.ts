@@ -22,6 +22,7 @@ export default defineProject({
       "test/dashboard-overview.test.ts",
       "test/channel-eager.test.ts",
       "test/build.test.ts",
+      "test/disconnect-recovery.test.ts",
       "test/cluster/**/*.test.ts",
     ],
     env: { RESONATE_TEST_STORE: "postgres" },

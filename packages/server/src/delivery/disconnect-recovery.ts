@@ -43,25 +43,29 @@ export class DisconnectRecovery {
 
   /**
    * A stream of `pid` closed (here, or on a replica that died). Starts its grace period unless the
-   * process still has a stream somewhere.
+   * process still has a stream somewhere. The leases it holds now are the ones taken back after it.
    */
   closed(pid: string): void {
     if (this.stopped || this.deps.graceMs <= 0 || this.deps.directory.isConnected(pid)) return;
     clearTimeout(this.timers.get(pid));
-    const timer = setTimeout(() => void this.reclaim(pid), this.deps.graceMs);
+    const closedAt = this.deps.clock.now();
+    const timer = setTimeout(() => void this.reclaim(pid, closedAt), this.deps.graceMs);
     timer.unref();
     this.timers.set(pid, timer);
   }
 
-  /** Takes back the leases of `pid` unless it has reconnected meanwhile. */
-  async reclaim(pid: string): Promise<string[]> {
+  /**
+   * Takes back the leases `pid` held when its stream closed at `closedAt`, unless it has reconnected
+   * meanwhile. Leases it took or renewed since stay (see lapseLeasesHeldBy).
+   */
+  async reclaim(pid: string, closedAt: number): Promise<string[]> {
     this.timers.delete(pid);
     if (this.stopped || this.deps.directory.isConnected(pid)) return [];
     const now = this.deps.clock.now();
     const { retryTimeout, history } = this.deps;
     let taken: TakenBack[];
     try {
-      taken = await this.deps.commits.submit((tx) => lapseLeasesHeldBy({ tx, now, retryTimeout, corrId: "", history }, pid));
+      taken = await this.deps.commits.submit((tx) => lapseLeasesHeldBy({ tx, now, retryTimeout, corrId: "", history }, pid, closedAt));
     } catch (error) {
       this.deps.logger.error({ err: error, pid }, "taking back a gone process's leases failed; its ttl still applies");
       return [];
