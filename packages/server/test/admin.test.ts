@@ -7,19 +7,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ManualClock } from "../src/clock";
-import { T, createData, eventually, openSse, startTestServer, type SseStream, type TestServer } from "./helpers";
-import { stopTestPostgres, testStore } from "./support/postgres";
+import { T, createData, eventually, openSse, startTestServer, type TestServer } from "./helpers";
+import { closedAfterEachTest } from "./support/open-servers";
 
-const open: { servers: TestServer[]; streams: SseStream[] } = { servers: [], streams: [] };
-afterEach(async () => {
-  for (const s of open.streams.splice(0)) s.close();
-  for (const s of open.servers.splice(0)) await s.close();
-});
-afterAll(async () => {
-  if (testStore() === "postgres") await stopTestPostgres();
-});
+const open = closedAfterEachTest();
 
 async function server(options: Record<string, unknown> = {}): Promise<{ ts: TestServer; clock: ManualClock }> {
   const clock = new ManualClock(T);

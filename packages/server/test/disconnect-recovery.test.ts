@@ -5,19 +5,12 @@
 // that ran a function in-process (task.create) had its fresh lease taken back by a grace timer
 // started by an earlier blip of its stream, and a second client executed the same id.
 
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ManualClock } from "../src/clock";
 import { T, createAction, createData, eventually, openSse, startTestServer, type SseStream, type TestServer } from "./helpers";
-import { stopTestPostgres, testStore } from "./support/postgres";
+import { closedAfterEachTest } from "./support/open-servers";
 
-const open: { servers: TestServer[]; streams: SseStream[] } = { servers: [], streams: [] };
-afterEach(async () => {
-  for (const s of open.streams.splice(0)) s.close();
-  for (const s of open.servers.splice(0)) await s.close();
-});
-afterAll(async () => {
-  if (testStore() === "postgres") await stopTestPostgres();
-});
+const open = closedAfterEachTest();
 
 const GRACE_MS = 150;
 const TARGET = { "resonate:target": "poll://any@workers" };

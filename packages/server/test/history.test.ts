@@ -2,20 +2,13 @@
 // check whole timelines: a worker killed while it holds a task, an offer nobody answered, a lease
 // that lapsed; then retention and the switch.
 
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ManualClock } from "../src/clock";
 import type { StoredTaskEvent } from "../src/store/store";
 import { T, createData, eventually, openSse, startTestServer, type SseStream, type TestServer } from "./helpers";
-import { stopTestPostgres, testStore } from "./support/postgres";
+import { closedAfterEachTest } from "./support/open-servers";
 
-const open: { servers: TestServer[]; streams: SseStream[] } = { servers: [], streams: [] };
-afterEach(async () => {
-  for (const s of open.streams.splice(0)) s.close();
-  for (const s of open.servers.splice(0)) await s.close();
-});
-afterAll(async () => {
-  if (testStore() === "postgres") await stopTestPostgres();
-});
+const open = closedAfterEachTest();
 
 async function server(options: Record<string, unknown> = {}): Promise<TestServer> {
   const ts = await startTestServer(options);

@@ -3,16 +3,13 @@
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ManualClock } from "../src/clock";
 import { T, W, createData, eventually, openSse, startTestServer, type SseStream, type TestServer } from "./helpers";
 import { parsePrometheus, scrape, valueOf } from "./support/prometheus";
+import { closedAfterEachTest } from "./support/open-servers";
 
-const open: { servers: TestServer[]; streams: SseStream[] } = { servers: [], streams: [] };
-afterEach(async () => {
-  for (const s of open.streams.splice(0)) s.close();
-  for (const s of open.servers.splice(0)) await s.close();
-});
+const open = closedAfterEachTest();
 
 async function server(options: Record<string, unknown> = {}): Promise<{ ts: TestServer; clock: ManualClock }> {
   const clock = new ManualClock(T);
