@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { loader } from "./build";
+import { type Loader, loader } from "./build";
 import { BULLMQ_LABEL, bullmqSetup } from "./bullmq";
 import type { BenchContext, WorkloadOutput } from "./context";
 import { NODE_ARGS, cpuAccounts, killAllSync } from "./procs";
@@ -46,7 +46,7 @@ const USAGE = `usage: pnpm bench [--workload ${WORKLOADS.join("|")}]… [--sdk o
               throughput then print, per SDK, where dispatch→start went (a diagnostic: tracing
               costs CPU, so its figures are not the bench's figures)`;
 
-function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean; hops: boolean; noBullmq: boolean; rounds: number; store: StoreChoice } {
+function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile: boolean; hops: boolean; noBullmq: boolean; rounds: number; store: StoreChoice; loader: Loader } {
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== "--"), // pnpm passes a literal "--" through
     options: {
@@ -81,12 +81,13 @@ function parse(): { workloads: Workload[]; sdks: Sdk[]; smoke: boolean; profile:
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) fail(`--rounds: a whole number from 1 to 9, not '${values.rounds}'`);
   const store: StoreChoice = { store: values.store, replicas };
+  let chosenLoader: Loader;
   try {
-    loader();
+    chosenLoader = loader();
   } catch (e) {
     fail((e as Error).message);
   }
-  return { workloads, sdks, smoke: values.smoke!, profile: values.profile!, hops: values.hops!, noBullmq, rounds, store };
+  return { workloads, sdks, smoke: values.smoke!, profile: values.profile!, hops: values.hops!, noBullmq, rounds, store, loader: chosenLoader };
 }
 
 function fail(msg: string): never {
@@ -95,7 +96,7 @@ function fail(msg: string): never {
 }
 
 async function main(): Promise<void> {
-  const { workloads, sdks, smoke, profile, hops, noBullmq, rounds, store } = parse();
+  const { workloads, sdks, smoke, profile, hops, noBullmq, rounds, store, loader: chosenLoader } = parse();
   useStore(store);
   // Before any process starts: every server and SDK child of the run records its hops.
   const hopDir = hops ? traceHops() : undefined;
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   if (!smoke && machine.loadavgAtStart[0]! >= 1) ctx.log(`warning: 1-minute load average is ${machine.loadavgAtStart[0]}: other work on this machine will skew the figures`);
 
   // A run with extra flags is not the default configuration: say so in the header and in every JSON line.
-  const overrides = { nodeArgs: NODE_ARGS, serverArgs: EXTRA_SERVER_ARGS, loader: loader() };
+  const overrides = { nodeArgs: NODE_ARGS, serverArgs: EXTRA_SERVER_ARGS, loader: chosenLoader };
   const overridden = NODE_ARGS.length > 0 || EXTRA_SERVER_ARGS.length > 0 || overrides.loader !== "build";
   const storeLine = store.store === "sqlite" ? "our server on SQLite" : `our server on PostgreSQL, ${store.replicas} replica${store.replicas > 1 ? "s behind HAProxy" : ""}`;
   ctx.log(storeLine);

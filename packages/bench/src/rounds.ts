@@ -5,6 +5,7 @@
 // median of several such ratios is what a single unlucky round cannot decide.
 import type { Row, WorkloadOutput } from "./context";
 import type { Sdk } from "./sdks";
+import { median, round } from "./stats";
 
 /** The workloads that run more than once under --rounds. */
 export const ROUNDED = ["throughput", "latency"] as const;
@@ -30,13 +31,6 @@ const FIGURES: Record<(typeof ROUNDED)[number], Figure[]> = {
   ],
 };
 
-export function median(xs: readonly number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 export interface RoundsSummary {
   rows: Row[];
   /** For the JSON line: per SDK and figure, each round's ratio (null where a round lacks it) and their median. */
@@ -53,7 +47,7 @@ export function summarizeRounds(workload: (typeof ROUNDED)[number], outputs: rea
       const each = outputs.map((o) => figure.of(o.results, sdk) ?? null);
       const known = each.filter((x): x is number => x !== null);
       const mid = median(known);
-      const rounded = mid === undefined ? null : Math.round(mid * 100) / 100;
+      const rounded = mid === undefined ? null : round(mid, 2);
       (ratios[sdk] ??= {})[figure.metric] = { rounds: each, median: rounded };
       values[sdk] = known.length === 0 ? null : `${each.map((x) => (x === null ? "–" : x.toFixed(2))).join(", ")} → ${rounded!.toFixed(2)}`;
     }

@@ -17,6 +17,14 @@ export function summarize(values: number[]): Summary {
   return { n, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: v[n - 1]!, mean: round(v.reduce((a, b) => a + b, 0) / n, 2) };
 }
 
+/** The middle value (the mean of the two middle ones for an even count); undefined for none. */
+export function median(xs: readonly number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 export function round(x: number, digits = 1): number {
   if (!Number.isFinite(x)) return x;
   const f = 10 ** digits;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { WorkloadOutput } from "../src/context";
-import { median, summarizeRounds } from "../src/rounds";
+import { summarizeRounds } from "../src/rounds";
+import { median } from "../src/stats";
 
 const round = (results: Record<string, unknown>): WorkloadOutput => ({ params: {}, results, rows: [], problems: [] });
 
