@@ -169,7 +169,9 @@ export const sdkChecks: Check[] = [
       const cmd = { op: "run", id, func: "compute", args: [5, 1500] };
       const [a, b] = await Promise.all([command(client, cmd, RESULT_MS), command(second, cmd, RESULT_MS)]);
       const ran = starts([client, second], id);
-      equal(ran.length, 1, "executions");
+      // Who ran it and what each client got: a second execution is then diagnosable from the report.
+      const who = ran.map((r) => `${r.from} (pid ${r.pid})`).join(", ") || "nobody";
+      equal(ran.length, 1, `executions by ${who}; answers ${JSON.stringify([a, b])}`);
       for (const [label, r] of [
         ["first client", a],
         ["second client", b],
